@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`). On a fresh machine that has only
+# Go it installs what the tests need (PostgreSQL server, kcat) when run as
+# root with apt-get, starts a throwaway PostgreSQL cluster on a free port,
+# runs the whole suite with the race detector, short fuzz runs, and stops
+# the cluster afterwards, even when tests fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pg=0; need_kcat=0
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_pg=1
+command -v kcat >/dev/null 2>&1 || need_kcat=1
+if [ $need_pg = 1 ] || [ $need_kcat = 1 ]; then
+  pkgs=""
+  [ $need_pg = 1 ] && pkgs="$pkgs postgresql"
+  [ $need_kcat = 1 ] && pkgs="$pkgs kcat"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing$pkgs" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+  else
+    echo "test.sh: missing test dependencies. Install them, then run make test again:" >&2
+    echo "    sudo apt-get install -y$pkgs" >&2
+    echo "(PostgreSQL server binaries under /usr/lib/postgresql/*/bin; kcat on PATH)" >&2
+    exit 1
+  fi
+fi
+
+pgdir=$(mktemp -d /tmp/causeway-pg.XXXXXX)
+cleanup() { scripts/pg.sh stop "$pgdir" || true; }
+trap cleanup EXIT INT TERM
+CAUSEWAY_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir" --fsync-off)
+export CAUSEWAY_TEST_POSTGRES_URL
+echo "test.sh: PostgreSQL test cluster at $CAUSEWAY_TEST_POSTGRES_URL" >&2
+
+go vet ./...
+go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/causeway-test.log
+status=${PIPESTATUS[0]}
+[ "$status" = 0 ] || exit "$status"
+
+# Short fuzz runs: each target a few seconds (make fuzz runs them longer).
+FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh
