@@ -2,7 +2,12 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/causeway-dev/causeway/sqldb"
 )
@@ -11,8 +16,84 @@ import (
 // an in-process Relay wakes at once instead of waiting for its poll.
 const NotifyChannel = "outbox"
 
+// ErrInvalidMessage is returned (wrapped) by Enqueue for a message that can
+// never be published, such as one without a topic.
+var ErrInvalidMessage = errors.New("outbox: invalid message")
+
+// rowsPerInsert bounds one multi-row INSERT: 5 parameters a row stays far
+// below SQLite's (32766) and PostgreSQL's (65535) parameter limits.
+const rowsPerInsert = 500
+
 // Enqueue inserts msgs into the outbox table inside tx. They become visible
-// to the relay when tx commits; the relay is woken then.
+// to the relay when tx commits; the relay is woken then (through
+// tx.OnCommit and DB.Notify). Nothing is written when tx rolls back.
+//
+// Message.ID and Message.CreatedAt are ignored: the database assigns the id
+// and Enqueue stamps the current time. An empty Key is published as a null
+// key (no ordering guarantee) and a nil Value as a null value (a
+// tombstone). Every message is checked before anything is
+// written; an invalid one fails the whole call with ErrInvalidMessage.
 func Enqueue(ctx context.Context, tx *sqldb.Tx, msgs ...Message) error {
-	return errors.New("outbox: Enqueue not written yet") // replaced by the outbox implementation
+	if len(msgs) == 0 {
+		return nil
+	}
+	var problems []error
+	for i, m := range msgs {
+		if m.Topic == "" {
+			problems = append(problems, fmt.Errorf("%w: message %d: empty topic", ErrInvalidMessage, i))
+		}
+	}
+	if err := errors.Join(problems...); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for start := 0; start < len(msgs); start += rowsPerInsert {
+		end := min(start+rowsPerInsert, len(msgs))
+		if err := insertRows(ctx, tx, msgs[start:end], now); err != nil {
+			return err
+		}
+	}
+	db := tx.DB()
+	tx.OnCommit(func() { db.Notify(NotifyChannel) })
+	return nil
+}
+
+func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time) error {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO outbox (topic, key, value, headers, created_at) VALUES `)
+	args := make([]any, 0, 5*len(msgs))
+	var created any = now
+	if tx.Dialect == sqldb.SQLite {
+		created = now.UnixMicro()
+	}
+	for i, m := range msgs {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		n := len(args)
+		sb.WriteString("($")
+		sb.WriteString(strconv.Itoa(n + 1))
+		for j := 2; j <= 5; j++ {
+			sb.WriteString(",$")
+			sb.WriteString(strconv.Itoa(n + j))
+		}
+		sb.WriteByte(')')
+		var headers any // NULL when there are none
+		if len(m.Headers) > 0 {
+			b, err := json.Marshal(m.Headers)
+			if err != nil {
+				return fmt.Errorf("outbox: encode headers: %w", err)
+			}
+			headers = string(b)
+		}
+		var value any // a nil Value stays NULL: a tombstone on the bus
+		if m.Value != nil {
+			value = m.Value
+		}
+		args = append(args, m.Topic, m.Key, value, headers, created)
+	}
+	if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		return fmt.Errorf("outbox: insert %d rows: %w", len(msgs), err)
+	}
+	return nil
 }

@@ -1,0 +1,439 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+// ErrRunning is returned by Run when the relay is already running.
+var ErrRunning = errors.New("outbox: relay already running")
+
+// Relay publishes committed outbox rows to Kafka, at least once, in id order
+// and so in order per (topic, key), and deletes each row only after the
+// broker acknowledged it.
+//
+// # Client requirements
+//
+// The *kgo.Client belongs to the caller, who configures and closes it. It
+// must keep franz-go's producer defaults that the guarantees rest on:
+// idempotent writes (do not set kgo.DisableIdempotentWrite), acks from all
+// in-sync replicas (kgo.AllISRAcks, the default), and unbounded record
+// retries (do not set kgo.RecordRetries). A kgo.RecordDeliveryTimeout is
+// fine: failed records stay in the outbox and are retried by the relay. Use
+// the default partitioner (or one that maps a key to one partition), and
+// do not make the client transactional. The client may be shared with other
+// producers.
+//
+// # Ordering
+//
+// A batch of rows is produced asynchronously in id order; the idempotent
+// producer keeps that order within each partition. The relay waits for every
+// acknowledgement, then deletes in one statement the acknowledged rows whose
+// (topic, key) had no failed row earlier in the batch. Failed rows and
+// everything after them with the same key stay and are produced again, from
+// the lowest id, after a backoff. A crash at any point therefore duplicates
+// records, never loses or reorders them: per key, the first occurrence of
+// each row on the bus is in id order. Rows with an empty key are published
+// with a null key and have no order.
+//
+// # Several relays
+//
+// On PostgreSQL any number of relays may run on the same schema (several
+// processes of `causeway serve`): one holds a session-level advisory lock on
+// a dedicated connection and publishes, the others retry the lock every
+// LockRetry. The lock requires session-level connections (no transaction
+// pooling in front of PostgreSQL). On SQLite the database belongs to one
+// process; run one relay per database.
+//
+// A Relay is safe for concurrent use; Run may run once at a time.
+type Relay struct {
+	db     *sqldb.DB
+	client *kgo.Client
+	cfg    config
+	log    *slog.Logger
+	obs    Observer
+
+	running   atomic.Bool
+	leader    atomic.Bool
+	published atomic.Uint64
+	failed    atomic.Uint64
+	batches   atomic.Uint64
+	errs      atomic.Uint64
+
+	latMu sync.Mutex
+	lat   latencyStats
+}
+
+// Stats are the relay's counters since NewRelay.
+type Stats struct {
+	// Published counts rows acknowledged by the broker (duplicates included).
+	Published uint64
+	// Failed counts records the producer reported as failed.
+	Failed uint64
+	// Batches counts batches read from the outbox and produced.
+	Batches uint64
+	// Errors counts failed attempts (database, producer or lock errors).
+	Errors uint64
+	// LastLatency is the creation → ack time of the last published row.
+	LastLatency time.Duration
+	// MaxLatency is the largest creation → ack time seen.
+	MaxLatency time.Duration
+	// Leader tells whether the relay currently publishes (always true on
+	// SQLite while Run runs).
+	Leader bool
+}
+
+// NewRelay returns a relay that publishes the outbox of db through client.
+// The outbox table must exist (apply Migrations). Call Run to start it.
+func NewRelay(db *sqldb.DB, client *kgo.Client, opts ...Option) *Relay {
+	cfg := config{
+		poll:       DefaultPollInterval,
+		batchSize:  DefaultBatchSize,
+		minBackoff: DefaultMinBackoff,
+		maxBackoff: DefaultMaxBackoff,
+		lockRetry:  DefaultLockRetry,
+	}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if !cfg.hasLockKey {
+		h := fnv.New64a()
+		_, _ = h.Write([]byte("causeway-outbox:" + db.Schema))
+		cfg.lockKey = int64(h.Sum64())
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Relay{db: db, client: client, cfg: cfg, log: log.With("component", "outbox-relay")}
+	r.obs = cfg.observer
+	return r
+}
+
+// Stats returns the relay's counters.
+func (r *Relay) Stats() Stats {
+	r.latMu.Lock()
+	lat := r.lat
+	r.latMu.Unlock()
+	return Stats{
+		LastLatency: lat.last,
+		MaxLatency:  lat.max,
+		Published:   r.published.Load(),
+		Failed:      r.failed.Load(),
+		Batches:     r.batches.Load(),
+		Errors:      r.errs.Load(),
+		Leader:      r.leader.Load(),
+	}
+}
+
+// Backlog returns the number of rows in the outbox: committed and not yet
+// acknowledged by the broker (or acknowledged and not yet deleted).
+func (r *Relay) Backlog(ctx context.Context) (int64, error) {
+	var n int64
+	if err := r.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("outbox: backlog: %w", err)
+	}
+	return n, nil
+}
+
+// Run publishes until ctx is done, then returns nil. It wakes when an
+// in-process Enqueue commits and every PollInterval otherwise, and works
+// through a backlog in batches of BatchSize without waiting. Database,
+// broker and lock failures are logged and retried with backoff; Run returns
+// an error only when the client has been closed (kgo.ErrClientClosed) or
+// when it is already running (ErrRunning).
+func (r *Relay) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer r.running.Store(false)
+	var lead *leaderLock
+	if r.db.Dialect == sqldb.Postgres {
+		lead = &leaderLock{db: r.db.Write, key: r.cfg.lockKey}
+		defer func() {
+			lead.drop()
+			r.leader.Store(false)
+		}()
+	} else {
+		r.leader.Store(true)
+		defer r.leader.Store(false)
+	}
+	wake := r.db.Notified(NotifyChannel)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	sleep := func(d time.Duration, wakeable bool) bool {
+		timer.Reset(d)
+		var w <-chan struct{}
+		if wakeable {
+			w = wake
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-w:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		return true
+	}
+	failures := 0
+	for ctx.Err() == nil {
+		if lead != nil {
+			ok, err := lead.ensure(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				r.errs.Add(1)
+				r.log.Warn("outbox relay: leader lock", "err", err)
+			}
+			if r.leader.Swap(ok) != ok {
+				r.log.Info("outbox relay: leadership changed", "leader", ok)
+			}
+			if !ok {
+				if !sleep(r.cfg.lockRetry, false) {
+					return nil
+				}
+				continue
+			}
+		}
+		n, err := r.relayBatch(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, errStop) {
+				return err
+			}
+			r.errs.Add(1)
+			failures++
+			d := r.backoff(failures)
+			r.log.Warn("outbox relay: batch failed; retrying", "err", err, "backoff", d)
+			if !sleep(d, false) {
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		if n >= r.cfg.batchSize {
+			continue // more rows are waiting
+		}
+		if !sleep(r.cfg.poll, true) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// errStop marks an error from the afterAck test hook: Run returns it, as if
+// the process had died between the broker's ack and the delete.
+var errStop = errors.New("outbox: relay stopped by hook")
+
+func (r *Relay) backoff(failures int) time.Duration {
+	d := r.cfg.minBackoff
+	for i := 1; i < failures && d < r.cfg.maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, r.cfg.maxBackoff)
+	// Jitter in [d/2, d].
+	return d/2 + rand.N(d/2+1)
+}
+
+// row is one outbox row as read by the relay.
+type row struct {
+	Message
+	decodeErr error
+}
+
+// relayBatch publishes one batch and deletes its acknowledged rows. It
+// returns how many rows it read.
+func (r *Relay) relayBatch(ctx context.Context) (int, error) {
+	rows, err := r.load(ctx)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	r.batches.Add(1)
+	results := make([]error, len(rows))
+	ackedAt := make([]time.Time, len(rows))
+	var wg sync.WaitGroup
+	for i := range rows {
+		if rows[i].decodeErr != nil {
+			results[i] = rows[i].decodeErr
+			continue
+		}
+		wg.Add(1)
+		r.client.Produce(ctx, toRecord(&rows[i].Message), func(_ *kgo.Record, err error) {
+			results[i] = err
+			ackedAt[i] = time.Now()
+			wg.Done()
+		})
+	}
+	wg.Wait()
+
+	// Delete acknowledged rows, except those behind a failure of their key.
+	blocked := make(map[string]struct{})
+	ids := make([]int64, 0, len(rows))
+	deleted := make([]bool, len(rows))
+	var firstErr error
+	failed := 0
+	for i := range rows {
+		k := rows[i].Topic + "\x00" + rows[i].Key
+		if err := results[i]; err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("outbox: publish row %d to %s: %w", rows[i].ID, rows[i].Topic, err)
+			}
+			if rows[i].Key != "" {
+				blocked[k] = struct{}{}
+			}
+			continue
+		}
+		if _, ok := blocked[k]; ok && rows[i].Key != "" {
+			continue
+		}
+		ids = append(ids, rows[i].ID)
+		deleted[i] = true
+	}
+	if failed > 0 {
+		r.failed.Add(uint64(failed))
+		if r.obs != nil {
+			for i := range rows {
+				if results[i] != nil {
+					r.obs.Failed(rows[i].Topic, results[i])
+				}
+			}
+		}
+	}
+	if len(ids) > 0 {
+		if h := r.cfg.afterAck; h != nil {
+			if err := h(ctx, ids); err != nil {
+				return len(rows), fmt.Errorf("%w: %w", errStop, err)
+			}
+		}
+		// Finish the delete even when ctx ends now: the records are on the
+		// bus, and a delete saves duplicates after a restart.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := r.delete(dctx, ids)
+		cancel()
+		if err != nil {
+			return len(rows), errors.Join(err, firstErr)
+		}
+		r.published.Add(uint64(len(ids)))
+		r.observePublished(rows, deleted, ackedAt)
+	}
+	return len(rows), firstErr
+}
+
+// observePublished records the latency of the deleted rows.
+func (r *Relay) observePublished(rows []row, deleted []bool, ackedAt []time.Time) {
+	var last, maxLat time.Duration
+	for i := range rows {
+		if !deleted[i] {
+			continue
+		}
+		d := ackedAt[i].Sub(rows[i].CreatedAt)
+		last, maxLat = d, max(maxLat, d)
+		if r.obs != nil {
+			r.obs.Published(rows[i].Topic, d)
+		}
+	}
+	r.latMu.Lock()
+	r.lat.last = last
+	r.lat.max = max(r.lat.max, maxLat)
+	r.latMu.Unlock()
+}
+
+func toRecord(m *Message) *kgo.Record {
+	rec := &kgo.Record{Topic: m.Topic, Value: m.Value}
+	if m.Key != "" {
+		rec.Key = []byte(m.Key)
+	}
+	if len(m.Headers) > 0 {
+		rec.Headers = make([]kgo.RecordHeader, len(m.Headers))
+		for i, h := range m.Headers {
+			rec.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: []byte(h.Value)}
+		}
+	}
+	return rec
+}
+
+// load reads the lowest-id rows. It never remembers a position: a row that
+// becomes visible late with a lower id (PostgreSQL) is found by the next
+// scan.
+func (r *Relay) load(ctx context.Context) ([]row, error) {
+	q, err := r.db.Read.QueryContext(ctx,
+		`SELECT id, topic, key, value, headers, created_at FROM outbox ORDER BY id LIMIT $1`, r.cfg.batchSize)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: read rows: %w", err)
+	}
+	defer q.Close()
+	var out []row
+	for q.Next() {
+		var (
+			x       row
+			headers []byte
+			micros  int64
+		)
+		dest := []any{&x.ID, &x.Topic, &x.Key, &x.Value, &headers, &micros}
+		if r.db.Dialect == sqldb.Postgres {
+			dest[5] = &x.CreatedAt
+		}
+		if err := q.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("outbox: scan row: %w", err)
+		}
+		if r.db.Dialect != sqldb.Postgres {
+			x.CreatedAt = time.UnixMicro(micros)
+		}
+		if len(headers) > 0 {
+			if err := json.Unmarshal(headers, &x.Headers); err != nil {
+				x.decodeErr = fmt.Errorf("outbox: row %d: bad headers: %w", x.ID, err)
+			}
+		}
+		out = append(out, x)
+	}
+	if err := q.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: read rows: %w", err)
+	}
+	return out, nil
+}
+
+// delete removes the given rows in one statement.
+func (r *Relay) delete(ctx context.Context, ids []int64) error {
+	var sb strings.Builder
+	sb.Grow(len(ids) * 8)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.FormatInt(id, 10))
+	}
+	var err error
+	if r.db.Dialect == sqldb.Postgres {
+		_, err = r.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE id = ANY($1::bigint[])`, "{"+sb.String()+"}")
+	} else {
+		_, err = r.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each($1))`, "["+sb.String()+"]")
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: delete %d published rows: %w", len(ids), err)
+	}
+	return nil
+}
