@@ -38,7 +38,7 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 	if len(valid) == 0 {
 		return errors.Join(errs...)
 	}
-	details, err := adm.ListTopics(ctx, names...)
+	details, err := listFresh(ctx, adm, names...)
 	if err != nil {
 		return errors.Join(append(errs, fmt.Errorf("kafka: list topics: %w", err))...)
 	}
@@ -66,7 +66,7 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 		}
 	}
 	if len(created) > 0 {
-		again, err := adm.ListTopics(ctx, created...)
+		again, err := listFresh(ctx, adm, created...)
 		if err != nil {
 			return errors.Join(append(errs, fmt.Errorf("kafka: list topics: %w", err))...)
 		}
@@ -104,4 +104,13 @@ func checkTopic(s TopicSpec, d kadm.TopicDetail) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listFresh lists topics with a metadata request sent to the broker.
+// kadm's ListTopics otherwise answers from the kgo client's metadata cache
+// (kept for MetadataMinAge, 5 s by default), which would hide a topic
+// created a moment ago; asking for the authorized operations makes kadm
+// bypass that cache.
+func listFresh(ctx context.Context, adm *kadm.Client, topics ...string) (kadm.TopicDetails, error) {
+	return adm.ListTopics(kadm.WithAuthorizedOps(ctx), topics...)
 }
