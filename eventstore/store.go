@@ -31,7 +31,8 @@ var (
 	// ErrNoSnapshot: the stream has no snapshot.
 	ErrNoSnapshot = errors.New("eventstore: no snapshot")
 	// ErrInvalid: the arguments are invalid (empty stream id, no events,
-	// an event without id or type, …).
+	// an event without id, type or timestamp, data that is not JSON, an id
+	// twice in one append, expectedVersion < Any, …).
 	ErrInvalid = errors.New("eventstore: invalid argument")
 )
 
@@ -56,11 +57,13 @@ type Record struct {
 	// Version is the event's 1-based position in its stream.
 	Version int64
 	// Position is the event's position in the global log: strictly
-	// increasing in commit order, starting at 1.
+	// increasing in commit order and dense (1, 2, 3, … with no holes; a
+	// rolled-back append consumes no positions).
 	Position int64
 	// RecordedAt is when the store committed the event.
 	RecordedAt time.Time
-	// Event is the envelope as appended.
+	// Event is the envelope as appended, with Timestamp in UTC. Stores keep
+	// Timestamp to at least the microsecond (envelopes carry milliseconds).
 	Event event.Envelope
 }
 
@@ -127,11 +130,17 @@ type Store interface {
 	// a *ConflictError (errors.Is ErrConflict) carrying the actual version
 	// and stores nothing.
 	//
-	// Idempotency: appending events whose ids are all already stored in
-	// streamID, in the same order at consecutive versions, is a no-op that
+	// Idempotency: an exact repeat of an earlier append is a no-op that
 	// returns the original AppendResult (a retried append after a lost
-	// reply). Any other reuse of a stored event id fails with
-	// ErrDuplicateEvent and stores nothing.
+	// reply), whatever the stream's version is now, and writes nothing
+	// (not even WithOutbox rows). An exact repeat means: every event id is
+	// already stored in streamID, in the same order at consecutive
+	// versions, each with the same type, version, timestamp, data and
+	// metadata, and, unless expectedVersion is Any, the first of them at
+	// version expectedVersion+1. Any other reuse of a stored event id fails
+	// with ErrDuplicateEvent and stores nothing.
+	//
+	// Invalid arguments fail with ErrInvalid before anything is written.
 	Append(ctx context.Context, streamID string, expectedVersion int64, events []event.Envelope, opts ...AppendOption) (AppendResult, error)
 
 	// Load returns the stream's events with Version > afterVersion, in
@@ -143,15 +152,29 @@ type Store interface {
 	// at, in order; ErrNotFound if there are none.
 	LoadAt(ctx context.Context, streamID string, at time.Time) ([]Record, error)
 
-	// ReadAll returns up to limit events with Position > from, in Position
-	// order. Positions are assigned in commit order, so a reader that polls
-	// with the last position it saw never misses an event committed later.
+	// ReadAll returns up to limit (≥ 1) events with Position > from (≥ 0),
+	// in Position order. Positions are assigned in commit order, so a
+	// reader that polls with the last position it saw never misses an
+	// event committed later.
 	ReadAll(ctx context.Context, from int64, limit int) ([]Record, error)
 
 	// SaveSnapshot stores s as the stream's latest snapshot (replacing an
-	// older one; a snapshot older than the stored one is ignored).
+	// older one or one at the same version; a snapshot older than the
+	// stored one is ignored). StreamID and Type must be set and Version
+	// be ≥ 1 (ErrInvalid otherwise); a zero CreatedAt means now.
 	SaveSnapshot(ctx context.Context, s Snapshot) error
 
 	// LoadSnapshot returns the stream's latest snapshot, or ErrNoSnapshot.
 	LoadSnapshot(ctx context.Context, streamID string) (Snapshot, error)
+}
+
+// CorrelationReader is an optional capability of a Store, found by type
+// assertion: reading every event of one flow, for tracing.
+//
+// Implementations are safe for concurrent use and honour ctx cancellation.
+type CorrelationReader interface {
+	// ReadCorrelation returns every stored event whose
+	// Metadata.CorrelationID is correlationID, in Position order (an empty
+	// slice when there is none).
+	ReadCorrelation(ctx context.Context, correlationID string) ([]Record, error)
 }

@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/eventstore"
+	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+var (
+	_ eventstore.Store             = (*Store)(nil)
+	_ eventstore.CorrelationReader = (*Store)(nil)
+)
+
+// MaxAppendEvents bounds the number of events of one append (ErrInvalid
+// above it), which keeps every statement under the databases' parameter
+// limits.
+const MaxAppendEvents = 10000
+
+// Store is the SQL event store. It is safe for concurrent use.
+type Store struct {
+	db    *sqldb.DB
+	now   func() time.Time
+	stmts stmtCache
+}
+
+// Option configures New.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithClock sets the clock that stamps Record.RecordedAt and snapshots
+// saved without CreatedAt (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	})
+}
+
+// New returns a Store on db. The caller applies Migrations() to db first
+// (db.Migrate) and owns db.
+func New(db *sqldb.DB, opts ...Option) *Store {
+	s := &Store{db: db, now: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(s)
+		}
+	}
+	return s
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Append implements eventstore.Store: it runs AppendTx in its own
+// transaction.
+func (s *Store) Append(ctx context.Context, streamID string, expectedVersion int64, events []event.Envelope, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
+	batch, err := newBatch(streamID, expectedVersion, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	var res eventstore.AppendResult
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		res, err = s.appendTx(ctx, tx, batch, opts)
+		return err
+	})
+	var race *raceError
+	if errors.As(err, &race) {
+		// An append of the same ids committed while ours ran (PostgreSQL
+		// only). Ours is rolled back; decide now, against committed data,
+		// whether it was an exact repeat.
+		stored, lerr := s.recordsByID(ctx, s.db.Read, batch.ids)
+		if lerr != nil {
+			return eventstore.AppendResult{}, errors.Join(err, lerr)
+		}
+		return batch.judgeDuplicate(stored)
+	}
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res, nil
+}
+
+// AppendTx appends events like Store.Append, inside the caller's
+// transaction tx, which must belong to the Store's database: the events
+// (and the WithOutbox rows) commit with tx or not at all. An exact repeat
+// returns the original result and writes nothing.
+//
+// Append locks the stream's row and, last, the global position counter
+// until tx ends (see the package doc): append as the last write of tx and
+// commit promptly. After an error other than ErrInvalid, ErrConflict or
+// ErrDuplicateEvent the transaction should be rolled back; on PostgreSQL
+// it is unusable after a database error (including a duplicate event id
+// that a concurrent transaction committed while this one ran).
+func (s *Store) AppendTx(ctx context.Context, tx *sqldb.Tx, streamID string, expectedVersion int64, events []event.Envelope, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
+	if tx == nil {
+		return eventstore.AppendResult{}, fmt.Errorf("%w: nil transaction", eventstore.ErrInvalid)
+	}
+	if tx.Dialect != s.db.Dialect {
+		return eventstore.AppendResult{}, fmt.Errorf("%w: transaction on %s, store on %s", eventstore.ErrInvalid, tx.Dialect, s.db.Dialect)
+	}
+	batch, err := newBatch(streamID, expectedVersion, events)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return s.appendTx(ctx, tx, batch, opts)
+}
+
+// maxClaimAttempts bounds the retries of a version claim that failed but
+// whose cause vanished before it could be named (a concurrent append moved
+// the stream to exactly the expected version in between).
+const maxClaimAttempts = 3
+
+func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, opts []eventstore.AppendOption) (eventstore.AppendResult, error) {
+	n := int64(len(b.rows))
+	var version int64
+	for attempt := 1; ; attempt++ {
+		v, ok, err := s.claimVersions(ctx, tx, b)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if ok {
+			version = v
+			break
+		}
+		res, done, err := s.explainRejection(ctx, tx, b)
+		if done {
+			return res, err
+		}
+		if attempt == maxClaimAttempts {
+			return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: version claim failed %d times without a conflict or duplicate", b.stream, attempt)
+		}
+	}
+	if o := eventstore.ResolveAppendOptions(opts...); len(o.Outbox) > 0 {
+		if err := outbox.Enqueue(ctx, tx, o.Outbox...); err != nil {
+			return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: outbox: %w", b.stream, err)
+		}
+	}
+	// Claim the positions last: from here to commit, all appenders of the
+	// database wait for this transaction.
+	var last int64
+	if err := tx.QueryRowContext(ctx, sqlClaimPositions, n).Scan(&last); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: claim positions: %w", b.stream, err)
+	}
+	first := last - n + 1
+	recorded := s.now().UnixMicro()
+	for start := 0; start < len(b.rows); start += rowsPerInsert {
+		end := min(start+rowsPerInsert, len(b.rows))
+		q := s.stmts.insert(end - start)
+		args := make([]any, 0, insertColumns*(end-start))
+		for i := start; i < end; i++ {
+			args = b.rows[i].appendArgs(args, b.stream, version-n+1+int64(i), first+int64(i), recorded)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if isUniqueViolation(err) {
+				return eventstore.AppendResult{}, &raceError{stream: b.stream, err: err}
+			}
+			return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: insert: %w", b.stream, err)
+		}
+	}
+	return eventstore.AppendResult{Version: version, FirstPosition: first, LastPosition: last}, nil
+}
+
+// claimVersions moves the stream's row to its new version if it is at the
+// expected one and none of the ids is stored. ok is false when it did not.
+func (s *Store) claimVersions(ctx context.Context, tx *sqldb.Tx, b *batch) (version int64, ok bool, err error) {
+	q := s.stmts.claim(b.expected, len(b.ids))
+	args := make([]any, 0, 3+len(b.ids))
+	args = append(args, b.stream, int64(len(b.rows)))
+	if b.expected > eventstore.NoStream {
+		args = append(args, b.expected)
+	}
+	for _, id := range b.ids {
+		args = append(args, id)
+	}
+	err = tx.QueryRowContext(ctx, q, args...).Scan(&version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("sqlstore: append to %q: claim versions: %w", b.stream, err)
+	}
+	return version, true, nil
+}
+
+// explainRejection names why claimVersions failed: an exact repeat (done,
+// with the original result), a duplicate id, or a version conflict. done is
+// false when neither holds any more (the caller claims again).
+func (s *Store) explainRejection(ctx context.Context, q querier, b *batch) (res eventstore.AppendResult, done bool, err error) {
+	stored, err := s.recordsByID(ctx, q, b.ids)
+	if err != nil {
+		return res, true, err
+	}
+	if len(stored) > 0 {
+		res, err = b.judgeDuplicate(stored)
+		return res, true, err
+	}
+	var actual int64
+	err = q.QueryRowContext(ctx, sqlStreamVersion, b.stream).Scan(&actual)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		actual = 0
+	case err != nil:
+		return res, true, fmt.Errorf("sqlstore: append to %q: read version: %w", b.stream, err)
+	}
+	if b.expected != eventstore.Any && actual != b.expected {
+		return res, true, &eventstore.ConflictError{Stream: b.stream, Expected: b.expected, Actual: actual}
+	}
+	return res, false, nil
+}
+
+// raceError reports a unique violation on insert: another transaction
+// committed one of the ids after the claim checked for it.
+type raceError struct {
+	stream string
+	err    error
+}
+
+func (e *raceError) Error() string {
+	return fmt.Sprintf("%v: append to %q raced a concurrent append of the same event id (the transaction is aborted; retry it): %v",
+		eventstore.ErrDuplicateEvent, e.stream, e.err)
+}
+
+func (e *raceError) Unwrap() []error { return []error{eventstore.ErrDuplicateEvent, e.err} }
+
+// isUniqueViolation tells whether err is a unique-constraint violation,
+// without importing the drivers: pgconn.PgError has SQLState, and
+// modernc.org/sqlite's Error has Code (extended result codes are on).
+func isUniqueViolation(err error) bool {
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		return pg.SQLState() == "23505"
+	}
+	var lite interface{ Code() int }
+	if errors.As(err, &lite) {
+		c := lite.Code()
+		return c == 2067 || c == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return false
+}
