@@ -165,8 +165,8 @@ func (r *Relay) Run(ctx context.Context) error {
 	if r.db.Dialect == sqldb.Postgres {
 		lead = &leaderLock{db: r.db.Write, key: r.cfg.lockKey}
 		defer func() {
+			r.leader.Store(false) // before the lock goes: never two leaders
 			lead.drop()
-			r.leader.Store(false)
 		}()
 	} else {
 		r.leader.Store(true)
