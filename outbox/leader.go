@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"time"
 )
 
 // leaderLock is the PostgreSQL session advisory lock that elects the one
@@ -45,6 +46,24 @@ func (l *leaderLock) ensure(ctx context.Context) (bool, error) {
 	}
 	l.conn = conn
 	return true, nil
+}
+
+// release gives the lock up when Run ends: unlocked explicitly, so that
+// another relay can take over at once, and dropped with its connection when
+// that fails.
+func (l *leaderLock) release() {
+	if l.conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var ok bool
+	if err := l.conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock($1)`, l.key).Scan(&ok); err != nil || !ok {
+		l.drop()
+		return
+	}
+	_ = l.conn.Close()
+	l.conn = nil
 }
 
 // drop gives the lock up by closing its connection for good (never by

@@ -166,7 +166,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		lead = &leaderLock{db: r.db.Write, key: r.cfg.lockKey}
 		defer func() {
 			r.leader.Store(false) // before the lock goes: never two leaders
-			lead.drop()
+			lead.release()
 		}()
 	} else {
 		r.leader.Store(true)
