@@ -16,6 +16,7 @@ func newBrokerCmd() *cobra.Command {
 	var (
 		dataDir    string
 		addr       string
+		advertised string
 		partitions int32
 		syncWrites bool
 	)
@@ -50,6 +51,9 @@ must partition keys with murmur2 like the Java client (kcat/librdkafka:
 				kafka.WithPartitions(partitions),
 				kafka.WithLogger(log),
 			}
+			if advertised != "" {
+				opts = append(opts, kafka.WithAdvertisedHost(advertised))
+			}
 			if syncWrites {
 				opts = append(opts, kafka.WithSyncWrites())
 			}
@@ -66,6 +70,8 @@ must partition keys with murmur2 like the Java client (kcat/librdkafka:
 	f := cmd.Flags()
 	f.StringVar(&dataDir, "data-dir", "./data", "data directory; the broker keeps its log under DIR/broker")
 	f.StringVar(&addr, "kafka-addr", kafka.DefaultBrokerAddr, "host:port to listen on (port 0 picks a free port)")
+	f.StringVar(&advertised, "kafka-advertised-host", "",
+		"host clients are told to connect to; required when --kafka-addr listens on every interface (0.0.0.0:9092)")
 	f.Int32Var(&partitions, "partitions", kafka.DefaultPartitions,
 		"partitions of each Causeway topic when created; an existing topic with another count is an error")
 	f.BoolVar(&syncWrites, "sync-writes", false, "fsync every produced batch before acknowledging it (survives power loss; slower)")
