@@ -1,0 +1,65 @@
+package consumer
+
+import "sync/atomic"
+
+// Prometheus: the runner is meant to take a prometheus.Registerer
+// (WithRegisterer). client_golang's dependencies are not in go.sum yet, and
+// this package may not change go.mod, so for now the runner keeps plain
+// counters, readable with Runner.Stats, which the metrics package can export
+// as a prometheus.Collector.
+
+// Stats are the runner's cumulative counters.
+type Stats struct {
+	// Handled counts records handled (or skipped as duplicates) in
+	// committed transactions, including replayed and drained ones.
+	Handled int64
+	// Parked counts records parked behind a dead letter of their key.
+	Parked int64
+	// Failures counts handler attempts that failed (errors and panics).
+	Failures int64
+	// DeadLetters counts dead letters produced.
+	DeadLetters int64
+	// Replays counts replay-topic records applied, by result: "resolved",
+	// "failed" (the replayed letter failed again), "drain-failed", "stale",
+	// "invalid".
+	Replays map[string]int64
+	// Batches counts committed lane transactions; Handled+Parked over
+	// Batches is the mean batch size.
+	Batches int64
+	// Rebalances counts assignment, revocation and loss callbacks.
+	Rebalances int64
+}
+
+type metrics struct {
+	handled, parked, failures, deadLetters, batches, rebalances atomic.Int64
+	resolved, failed, drainFailed, stale, invalid               atomic.Int64
+}
+
+func (m *metrics) replay(result string) {
+	switch result {
+	case "resolved":
+		m.resolved.Add(1)
+	case "failed":
+		m.failed.Add(1)
+	case "drain-failed":
+		m.drainFailed.Add(1)
+	case "stale":
+		m.stale.Add(1)
+	default:
+		m.invalid.Add(1)
+	}
+}
+
+// Stats returns a snapshot of the runner's counters. It is safe to call at
+// any time, concurrently with Run.
+func (r *Runner) Stats() Stats {
+	m := &r.metrics
+	return Stats{
+		Handled: m.handled.Load(), Parked: m.parked.Load(), Failures: m.failures.Load(),
+		DeadLetters: m.deadLetters.Load(), Batches: m.batches.Load(), Rebalances: m.rebalances.Load(),
+		Replays: map[string]int64{
+			"resolved": m.resolved.Load(), "failed": m.failed.Load(), "drain-failed": m.drainFailed.Load(),
+			"stale": m.stale.Load(), "invalid": m.invalid.Load(),
+		},
+	}
+}

@@ -1,0 +1,72 @@
+package consumer
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+type config struct {
+	kafkaOpts       []kgo.Opt
+	logger          *slog.Logger
+	maxAttempts     int
+	backoff         Backoff
+	batchMax        int
+	lanes           int
+	middleware      []Middleware
+	shutdownTimeout time.Duration
+	maxPending      int
+}
+
+// Opt configures a Runner.
+type Opt interface{ apply(*config) }
+
+type optFunc func(*config)
+
+func (f optFunc) apply(c *config) { f(c) }
+
+// WithKafkaOpts adds franz-go client options: seed brokers, SASL, TLS,
+// client id, fetch sizes…. The runner sets the group, topics, balancer,
+// manual commits and rebalance callbacks itself; do not override those.
+func WithKafkaOpts(opts ...kgo.Opt) Opt {
+	return optFunc(func(c *config) { c.kafkaOpts = append(c.kafkaOpts, opts...) })
+}
+
+// WithLogger sets the logger (nil, the default, discards).
+func WithLogger(l *slog.Logger) Opt { return optFunc(func(c *config) { c.logger = l }) }
+
+// WithMaxAttempts sets how many times a record is handed to the handler
+// before it is dead-lettered (default 5, minimum 1).
+func WithMaxAttempts(n int) Opt { return optFunc(func(c *config) { c.maxAttempts = n }) }
+
+// WithBackoff sets the retry backoff: exponential from base, capped at max,
+// with full jitter (default 100ms, 5s).
+func WithBackoff(base, max time.Duration) Opt {
+	return optFunc(func(c *config) { c.backoff = Backoff{Base: base, Max: max} })
+}
+
+// WithBatchMax caps how many records one transaction handles (default 500).
+func WithBatchMax(n int) Opt { return optFunc(func(c *config) { c.batchMax = n }) }
+
+// WithLanes sets how many key-hash lanes each partition runs in parallel,
+// each with its own transaction (default 1 on SQLite, which has one writer,
+// and 4 on PostgreSQL).
+func WithLanes(n int) Opt { return optFunc(func(c *config) { c.lanes = n }) }
+
+// WithMiddleware adds middleware around the handler, inside the runner's
+// own recover and dedup policies; the first is the outermost.
+func WithMiddleware(mws ...Middleware) Opt {
+	return optFunc(func(c *config) { c.middleware = append(c.middleware, mws...) })
+}
+
+// WithShutdownTimeout bounds how long a stop or a revocation waits for
+// in-flight transactions before cancelling them (default 10s).
+func WithShutdownTimeout(d time.Duration) Opt {
+	return optFunc(func(c *config) { c.shutdownTimeout = d })
+}
+
+// WithMaxPending bounds the records one partition holds in memory while
+// some of its keys wait for a retry; above it the partition stops taking
+// new records until the backlog shrinks (default 10 × batch max × lanes).
+func WithMaxPending(n int) Opt { return optFunc(func(c *config) { c.maxPending = n }) }

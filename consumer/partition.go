@@ -1,0 +1,388 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+// item is one fetched record that is not done yet.
+type item struct {
+	rec       *kgo.Record
+	env       event.Envelope
+	decErr    error
+	attempts  int
+	firstFail time.Time
+	lastFail  time.Time
+	lastErr   error
+	notBefore time.Time
+	letter    bool // retries exhausted (or not retryable): dead-letter it next
+	done      bool
+}
+
+// worker owns one assigned partition: it holds the partition's unfinished
+// records in offset order, runs them in lane transactions, schedules
+// retries and dead letters, and publishes the done watermark.
+type worker struct {
+	r      *Runner
+	tp     tp
+	replay bool
+
+	in       chan []*kgo.Record
+	stop     chan struct{}
+	stopOnce sync.Once
+	exited   chan struct{}
+
+	// ctx is cancelled when a stop overruns the shutdown bound.
+	ctx        context.Context
+	hardCancel context.CancelFunc
+
+	retired bool // set under Runner.wmMu once the partition is given up
+
+	pending   []*item // not done, in offset order
+	next      int64   // offset after the last record seen, -1 before the first
+	lastEpoch int32
+}
+
+func newWorker(r *Runner, k tp, replay bool) *worker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &worker{
+		r: r, tp: k, replay: replay,
+		in:     make(chan []*kgo.Record, 4),
+		stop:   make(chan struct{}),
+		exited: make(chan struct{}),
+		ctx:    ctx, hardCancel: cancel,
+		next: -1,
+	}
+}
+
+func (w *worker) requestStop() { w.stopOnce.Do(func() { close(w.stop) }) }
+
+func (w *worker) stopping() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (w *worker) run() {
+	defer close(w.exited)
+	for {
+		w.absorb()
+		if w.stopping() {
+			return
+		}
+		worked, wait := w.step()
+		if worked {
+			w.compact()
+			continue
+		}
+		var tc <-chan time.Time
+		var timer *time.Timer
+		if wait > 0 {
+			timer = time.NewTimer(wait)
+			tc = timer.C
+		}
+		in := w.in
+		if len(w.pending) >= w.r.cfg.maxPending {
+			in = nil
+		}
+		select {
+		case <-w.stop:
+		case recs := <-in:
+			w.add(recs)
+		case <-tc:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// absorb takes every batch already queued, up to the pending bound.
+func (w *worker) absorb() {
+	for len(w.pending) < w.r.cfg.maxPending {
+		select {
+		case recs := <-w.in:
+			w.add(recs)
+		default:
+			return
+		}
+	}
+}
+
+func (w *worker) add(recs []*kgo.Record) {
+	for _, rec := range recs {
+		if w.next >= 0 && rec.Offset < w.next {
+			continue // seen already
+		}
+		w.next = rec.Offset + 1
+		w.lastEpoch = rec.LeaderEpoch
+		it := &item{rec: rec}
+		if !w.replay {
+			it.env, it.decErr = w.r.dec.Decode(rec.Value)
+		}
+		w.pending = append(w.pending, it)
+	}
+	w.compact()
+}
+
+// compact drops done items and publishes the watermark: the offset of the
+// first unfinished record, or the next offset when all are done.
+func (w *worker) compact() {
+	n := 0
+	for _, it := range w.pending {
+		if !it.done {
+			w.pending[n] = it
+			n++
+		}
+	}
+	clear(w.pending[n:])
+	w.pending = w.pending[:n]
+	if w.next < 0 {
+		return
+	}
+	eo := kgo.EpochOffset{Epoch: w.lastEpoch, Offset: w.next}
+	if n > 0 {
+		eo = kgo.EpochOffset{Epoch: w.pending[0].rec.LeaderEpoch, Offset: w.pending[0].rec.Offset}
+	}
+	w.r.publish(w, eo)
+}
+
+func laneOf(key []byte, lanes int) int {
+	if lanes <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write(key)
+	return int(h.Sum32() % uint32(lanes))
+}
+
+// step runs one round: dead letters that are due, then one transaction per
+// lane over the records that are ready. It reports whether it did anything
+// and, if not, how long until a retry is due (0: nothing scheduled).
+func (w *worker) step() (worked bool, wait time.Duration) {
+	if w.replay {
+		return w.stepReplay()
+	}
+	now := time.Now()
+	cfg := &w.r.cfg
+	blocked := make(map[string]struct{})
+	lanes := make([][]*item, cfg.lanes)
+	var letters []*item
+	var earliest time.Time
+	for _, it := range w.pending {
+		k := string(it.rec.Key)
+		if _, b := blocked[k]; b {
+			continue
+		}
+		if it.notBefore.After(now) {
+			blocked[k] = struct{}{}
+			if earliest.IsZero() || it.notBefore.Before(earliest) {
+				earliest = it.notBefore
+			}
+			continue
+		}
+		if it.letter {
+			letters = append(letters, it)
+			blocked[k] = struct{}{}
+			continue
+		}
+		l := laneOf(it.rec.Key, cfg.lanes)
+		if len(lanes[l]) >= cfg.batchMax {
+			blocked[k] = struct{}{}
+			continue
+		}
+		lanes[l] = append(lanes[l], it)
+	}
+	for _, it := range letters {
+		w.deadLetter(it)
+		worked = true
+	}
+	var wg sync.WaitGroup
+	for _, items := range lanes {
+		if len(items) == 0 {
+			continue
+		}
+		worked = true
+		if cfg.lanes == 1 {
+			w.runLane(items)
+			break
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); w.runLane(items) }()
+	}
+	wg.Wait()
+	if !worked && !earliest.IsZero() {
+		wait = max(time.Until(earliest), time.Millisecond)
+	}
+	return worked, wait
+}
+
+func (w *worker) message(it *item) *Message {
+	return &Message{
+		Envelope:  it.env,
+		Topic:     it.rec.Topic,
+		Partition: it.rec.Partition,
+		Offset:    it.rec.Offset,
+		Key:       string(it.rec.Key),
+		Headers:   it.rec.Headers,
+		Timestamp: it.rec.Timestamp,
+		Attempt:   it.attempts + 1,
+		Value:     it.rec.Value,
+	}
+}
+
+type outcome uint8
+
+const (
+	untouched   outcome = iota // skipped: an earlier record of its key failed
+	handled                    // handler ran (or a duplicate was skipped)
+	parked                     // stored behind its key's dead letter
+	failed                     // handler returned an error
+	undecodable                // value did not decode
+)
+
+// runLane handles items (all of one lane, offset order per key) in one
+// transaction, a savepoint per record. A failing record rolls back to its
+// savepoint and blocks its key for the rest of the batch.
+func (w *worker) runLane(items []*item) {
+	r := w.r
+	ctx := w.ctx
+	res := make([]outcome, len(items))
+	errs := make([]error, len(items))
+	keys := make([]string, 0, len(items))
+	seen := make(map[string]struct{}, len(items))
+	for _, it := range items {
+		if _, ok := seen[string(it.rec.Key)]; !ok {
+			seen[string(it.rec.Key)] = struct{}{}
+			keys = append(keys, string(it.rec.Key))
+		}
+	}
+	err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		clear(res)
+		parkedKeys, err := parkedAmong(ctx, tx, r.group, keys)
+		if err != nil {
+			return err
+		}
+		blocked := make(map[string]bool)
+		for i, it := range items {
+			k := string(it.rec.Key)
+			switch {
+			case blocked[k]:
+				continue
+			case parkedKeys[k]:
+				if err := parkRecord(ctx, tx, r.group, it.rec); err != nil {
+					return err
+				}
+				res[i] = parked
+			case it.decErr != nil:
+				res[i], errs[i] = undecodable, it.decErr
+				blocked[k] = true
+			default:
+				herr, err := r.handleInSavepoint(ctx, tx, w.message(it))
+				if err != nil {
+					return err
+				}
+				if herr != nil {
+					res[i], errs[i] = failed, herr
+					blocked[k] = true
+					continue
+				}
+				res[i] = handled
+			}
+		}
+		return nil
+	})
+	now := time.Now()
+	if err != nil {
+		// Nothing of the lane happened; try it again after a pause.
+		r.log.Error("consumer: batch transaction failed", "topic", w.tp.topic,
+			"partition", w.tp.partition, "records", len(items), "error", err)
+		for _, it := range items {
+			it.notBefore = now.Add(r.cfg.backoff.Delay(3))
+		}
+		return
+	}
+	r.metrics.batches.Add(1)
+	for i, it := range items {
+		switch res[i] {
+		case handled:
+			it.done = true
+			r.metrics.handled.Add(1)
+		case parked:
+			it.done = true
+			r.metrics.parked.Add(1)
+		case undecodable:
+			it.attempts, it.firstFail, it.lastFail, it.lastErr = 1, now, now, errs[i]
+			it.letter = true
+		case failed:
+			r.metrics.failures.Add(1)
+			it.attempts++
+			if it.firstFail.IsZero() {
+				it.firstFail = now
+			}
+			it.lastFail, it.lastErr = now, errs[i]
+			if it.attempts >= r.cfg.maxAttempts || IsPermanent(errs[i]) {
+				it.letter = true
+				continue
+			}
+			it.notBefore = now.Add(r.cfg.backoff.Delay(it.attempts))
+			r.log.Debug("consumer: handler failed, will retry", "topic", it.rec.Topic,
+				"partition", it.rec.Partition, "offset", it.rec.Offset, "attempt", it.attempts, "error", errs[i])
+		}
+	}
+}
+
+// handleInSavepoint runs the handler chain on m under a savepoint. herr is
+// the handler's error (its writes are rolled back); err is a database
+// error that dooms the whole transaction.
+func (r *Runner) handleInSavepoint(ctx context.Context, tx *sqldb.Tx, m *Message) (herr, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT causeway_record`); err != nil {
+		return nil, fmt.Errorf("consumer: savepoint: %w", err)
+	}
+	herr = r.handler.Handle(ctx, tx, m)
+	if herr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT causeway_record`); err != nil {
+			return herr, fmt.Errorf("consumer: rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT causeway_record`); err != nil {
+		return herr, fmt.Errorf("consumer: release savepoint: %w", err)
+	}
+	return herr, nil
+}
+
+// deadLetter publishes it to the group's dead-letter topic, then parks its
+// key and marks it done in one transaction. If the process dies between
+// the two, the record is handled again after restart and its letter is
+// produced again with the same letter id.
+func (w *worker) deadLetter(it *item) {
+	r := w.r
+	f := failure{
+		topic: it.rec.Topic, partition: it.rec.Partition, offset: it.rec.Offset,
+		key: it.rec.Key, value: it.rec.Value, headers: originalHeaders(it.rec.Headers),
+		timestamp: it.rec.Timestamp, err: it.lastErr, decodeErr: it.decErr != nil,
+		attempts: it.attempts, firstFail: it.firstFail, lastFail: it.lastFail,
+	}
+	id, err := r.produceLetter(w.ctx, f)
+	if err == nil {
+		err = r.db.InTx(w.ctx, func(tx *sqldb.Tx) error { return insertPark(w.ctx, tx, r.group, id, f) })
+	}
+	if err != nil {
+		r.log.Error("consumer: dead letter", "topic", it.rec.Topic, "partition", it.rec.Partition,
+			"offset", it.rec.Offset, "error", err)
+		it.notBefore = time.Now().Add(r.cfg.backoff.Delay(3))
+		return
+	}
+	it.done = true
+}

@@ -1,0 +1,376 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+// Runner consumes topics as one consumer group and hands each record to a
+// Handler inside a database transaction. See the package documentation for
+// the processing model. A Runner runs once.
+type Runner struct {
+	db      *sqldb.DB
+	dec     Decoder
+	group   string
+	topics  []string
+	handler Handler
+	cfg     config
+	log     *slog.Logger
+	metrics metrics
+
+	started atomic.Bool
+	client  *kgo.Client
+
+	mu      sync.Mutex // guards workers and closing
+	workers map[tp]*worker
+	closing bool
+
+	wmMu sync.Mutex // guards wm
+	wm   map[tp]kgo.EpochOffset
+
+	commitMu  sync.Mutex // serialises commits; guards committed
+	committed map[tp]int64
+	commitSig chan struct{}
+}
+
+// tp names one topic partition.
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// New returns a Runner for group over topics (plus the group's replay
+// topic). db must have Migrations applied; dec is normally an
+// *event.Codec; h handles every decoded event.
+func New(db *sqldb.DB, dec Decoder, group string, topics []string, h Handler, opts ...Opt) (*Runner, error) {
+	var problems []error
+	if db == nil {
+		problems = append(problems, errors.New("db is nil"))
+	}
+	if dec == nil {
+		problems = append(problems, errors.New("decoder is nil"))
+	}
+	if group == "" {
+		problems = append(problems, errors.New("group is empty"))
+	}
+	if len(topics) == 0 {
+		problems = append(problems, errors.New("no topics"))
+	}
+	if h == nil {
+		problems = append(problems, errors.New("handler is nil"))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(problems...))
+	}
+	cfg := config{
+		maxAttempts:     5,
+		backoff:         Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second},
+		batchMax:        500,
+		shutdownTimeout: 10 * time.Second,
+	}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.lanes <= 0 {
+		cfg.lanes = 1
+		if db.Dialect == sqldb.Postgres {
+			cfg.lanes = 4
+		}
+	}
+	if cfg.maxAttempts < 1 {
+		cfg.maxAttempts = 1
+	}
+	if cfg.batchMax < 1 {
+		cfg.batchMax = 500
+	}
+	if cfg.maxPending <= 0 {
+		cfg.maxPending = 10 * cfg.batchMax * cfg.lanes
+	}
+	if cfg.shutdownTimeout <= 0 {
+		cfg.shutdownTimeout = 10 * time.Second
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mws := append([]Middleware{Recover(), Dedup(group)}, cfg.middleware...)
+	return &Runner{
+		db:        db,
+		dec:       dec,
+		group:     group,
+		topics:    append([]string(nil), topics...),
+		handler:   Chain(h, mws...),
+		cfg:       cfg,
+		log:       log.With("group", group),
+		workers:   make(map[tp]*worker),
+		wm:        make(map[tp]kgo.EpochOffset),
+		committed: make(map[tp]int64),
+		commitSig: make(chan struct{}, 1),
+	}, nil
+}
+
+// Group returns the consumer group name.
+func (r *Runner) Group() string { return r.group }
+
+// Run joins the group and consumes until ctx is cancelled or the client
+// fails to start. On cancellation it stops fetching, lets in-flight
+// transactions finish (bounded by WithShutdownTimeout), commits the offsets
+// of what is done and leaves the group; it then returns nil.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	topics := append(append([]string(nil), r.topics...), ReplayTopic(r.group))
+	opts := append([]kgo.Opt{}, r.cfg.kafkaOpts...)
+	opts = append(opts,
+		kgo.ConsumerGroup(r.group),
+		kgo.ConsumeTopics(topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(r.onAssigned),
+		kgo.OnPartitionsRevoked(r.onRevoked),
+		kgo.OnPartitionsLost(r.onLost),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("consumer: kafka client: %w", err)
+	}
+	r.client = cl
+	cctx, stopCommitter := context.WithCancel(context.Background())
+	committerDone := make(chan struct{})
+	go func() { defer close(committerDone); r.committer(cctx) }()
+
+	r.poll(ctx)
+
+	// Shutdown: no new workers, stop the running ones, commit, leave.
+	r.mu.Lock()
+	r.closing = true
+	all := make(map[string][]int32)
+	for k := range r.workers {
+		all[k.topic] = append(all[k.topic], k.partition)
+	}
+	r.mu.Unlock()
+	r.retire(all, true)
+	stopCommitter()
+	<-committerDone
+	lctx, cancel := context.WithTimeout(context.Background(), r.cfg.shutdownTimeout)
+	defer cancel()
+	if err := cl.LeaveGroupContext(lctx); err != nil {
+		r.log.Warn("consumer: leave group", "error", err)
+	}
+	cl.Close()
+	return nil
+}
+
+// poll fetches and hands records to the partition workers until ctx ends.
+func (r *Runner) poll(ctx context.Context) {
+	for {
+		fs := r.client.PollFetches(ctx)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			r.client.AllowRebalance()
+			return
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				r.log.Error("consumer: fetch", "topic", t, "partition", p, "error", err)
+			}
+		})
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) == 0 {
+				return
+			}
+			r.mu.Lock()
+			w := r.workers[tp{p.Topic, p.Partition}]
+			r.mu.Unlock()
+			if w == nil {
+				return // not ours (any more); the owner reads from the committed offset
+			}
+			select {
+			case w.in <- p.Records:
+			case <-w.stop:
+			case <-ctx.Done():
+			}
+		})
+		r.client.AllowRebalance()
+	}
+}
+
+func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	r.metrics.rebalances.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return
+	}
+	for t, ps := range assigned {
+		for _, p := range ps {
+			k := tp{t, p}
+			if _, ok := r.workers[k]; ok {
+				continue
+			}
+			w := newWorker(r, k, t == ReplayTopic(r.group))
+			r.workers[k] = w
+			go w.run()
+		}
+	}
+	r.log.Info("consumer: partitions assigned", "partitions", assigned)
+}
+
+func (r *Runner) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	r.metrics.rebalances.Add(1)
+	r.log.Info("consumer: partitions revoked", "partitions", revoked)
+	r.retire(revoked, true)
+}
+
+func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	r.metrics.rebalances.Add(1)
+	r.log.Warn("consumer: partitions lost", "partitions", lost)
+	r.retire(lost, false)
+}
+
+// retire stops the workers of tps (letting in-flight transactions finish,
+// bounded), drops their in-memory state and, when commit is set, commits
+// their done watermarks synchronously. Offsets of unfinished records are
+// never committed.
+func (r *Runner) retire(tps map[string][]int32, commit bool) {
+	r.mu.Lock()
+	var ws []*worker
+	for t, ps := range tps {
+		for _, p := range ps {
+			k := tp{t, p}
+			if w, ok := r.workers[k]; ok {
+				ws = append(ws, w)
+				delete(r.workers, k)
+			}
+		}
+	}
+	r.mu.Unlock()
+	for _, w := range ws {
+		w.requestStop()
+	}
+	deadline := time.NewTimer(r.cfg.shutdownTimeout)
+	defer deadline.Stop()
+	for _, w := range ws {
+		select {
+		case <-w.exited:
+		case <-deadline.C:
+			for _, w := range ws {
+				w.hardCancel()
+			}
+			deadline.Reset(r.cfg.shutdownTimeout)
+			select {
+			case <-w.exited:
+			case <-deadline.C:
+				r.log.Error("consumer: worker did not stop", "topic", w.tp.topic, "partition", w.tp.partition)
+			}
+		}
+	}
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	final := make(map[tp]kgo.EpochOffset)
+	r.wmMu.Lock()
+	for _, w := range ws {
+		w.retired = true
+		if eo, ok := r.wm[w.tp]; ok {
+			final[w.tp] = eo
+			delete(r.wm, w.tp)
+		}
+	}
+	r.wmMu.Unlock()
+	for _, w := range ws {
+		w.hardCancel()
+	}
+	if commit {
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.shutdownTimeout)
+		defer cancel()
+		r.commitSync(ctx, final)
+	}
+	for k := range final {
+		delete(r.committed, k)
+	}
+}
+
+// publish records a partition's done watermark (the offset to resume from)
+// and wakes the committer.
+func (r *Runner) publish(w *worker, eo kgo.EpochOffset) {
+	r.wmMu.Lock()
+	if w.retired {
+		r.wmMu.Unlock()
+		return
+	}
+	r.wm[w.tp] = eo
+	r.wmMu.Unlock()
+	select {
+	case r.commitSig <- struct{}{}:
+	default:
+	}
+}
+
+// committer commits changed watermarks whenever a worker publishes one;
+// signals that arrive during a commit coalesce into the next.
+func (r *Runner) committer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.commitSig:
+		}
+		r.commitMu.Lock()
+		r.wmMu.Lock()
+		changed := make(map[tp]kgo.EpochOffset)
+		for k, eo := range r.wm {
+			if c, ok := r.committed[k]; !ok || c != eo.Offset {
+				changed[k] = eo
+			}
+		}
+		r.wmMu.Unlock()
+		r.commitSync(ctx, changed)
+		r.commitMu.Unlock()
+	}
+}
+
+// commitSync commits offs; the caller holds commitMu.
+func (r *Runner) commitSync(ctx context.Context, offs map[tp]kgo.EpochOffset) {
+	if len(offs) == 0 {
+		return
+	}
+	m := make(map[string]map[int32]kgo.EpochOffset)
+	for k, eo := range offs {
+		if m[k.topic] == nil {
+			m[k.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		m[k.topic][k.partition] = eo
+	}
+	r.client.CommitOffsetsSync(ctx, m, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				r.log.Warn("consumer: commit offsets", "error", err)
+			}
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				k := tp{t.Topic, p.Partition}
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+					r.log.Warn("consumer: commit offset", "topic", t.Topic, "partition", p.Partition, "error", err)
+					continue
+				}
+				if eo, ok := offs[k]; ok {
+					r.committed[k] = eo.Offset
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,34 @@
+CREATE TABLE consumer_processed (
+  group_name   TEXT    NOT NULL,
+  event_id     TEXT    NOT NULL,
+  processed_at INTEGER NOT NULL,
+  PRIMARY KEY (group_name, event_id)
+) WITHOUT ROWID;
+CREATE TABLE consumer_parked_keys (
+  group_name    TEXT    NOT NULL,
+  record_key    TEXT    NOT NULL,
+  letter_id     TEXT    NOT NULL,
+  topic         TEXT    NOT NULL,
+  rec_partition INTEGER NOT NULL,
+  rec_offset    INTEGER NOT NULL,
+  error         TEXT    NOT NULL,
+  error_kind    TEXT    NOT NULL,
+  attempts      INTEGER NOT NULL,
+  parked_at     INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  PRIMARY KEY (group_name, record_key)
+);
+CREATE TABLE consumer_parked_records (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_name    TEXT    NOT NULL,
+  record_key    TEXT    NOT NULL,
+  topic         TEXT    NOT NULL,
+  rec_partition INTEGER NOT NULL,
+  rec_offset    INTEGER NOT NULL,
+  value         BLOB,
+  headers       TEXT    NOT NULL,
+  record_ts     INTEGER NOT NULL,
+  parked_at     INTEGER NOT NULL,
+  UNIQUE (group_name, topic, rec_partition, rec_offset)
+);
+CREATE INDEX consumer_parked_records_key ON consumer_parked_records (group_name, record_key, id);
