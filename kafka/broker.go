@@ -320,6 +320,7 @@ type advertisedListener struct {
 	host string
 }
 
+// Addr is the advertised host with the bound port.
 func (l advertisedListener) Addr() net.Addr {
 	a := l.Listener.Addr()
 	_, port, err := net.SplitHostPort(a.String())
@@ -331,5 +332,7 @@ func (l advertisedListener) Addr() net.Addr {
 
 type advertisedAddr string
 
+// Network is always "tcp".
 func (a advertisedAddr) Network() string { return "tcp" }
+// String is the host:port.
 func (a advertisedAddr) String() string  { return string(a) }

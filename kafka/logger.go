@@ -42,8 +42,10 @@ func newKgoLogger(l *slog.Logger) kgo.Logger {
 	return &kgoLogger{l: l, level: level}
 }
 
+// Level is the most verbose level the slog logger has enabled.
 func (k *kgoLogger) Level() kgo.LogLevel { return k.level }
 
+// Log forwards one kgo log line.
 func (k *kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	k.l.Log(context.Background(), kgoToSlog(level), msg, keyvals...)
 }
@@ -65,6 +67,7 @@ func kgoToSlog(level kgo.LogLevel) slog.Level {
 // request at info level, so its info is mapped to slog's debug level.
 type kfakeLogger struct{ l *slog.Logger }
 
+// Logf forwards one kfake log line.
 func (k kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 	var sl slog.Level
 	switch level {
