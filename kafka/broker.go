@@ -334,5 +334,6 @@ type advertisedAddr string
 
 // Network is always "tcp".
 func (a advertisedAddr) Network() string { return "tcp" }
+
 // String is the host:port.
-func (a advertisedAddr) String() string  { return string(a) }
+func (a advertisedAddr) String() string { return string(a) }
