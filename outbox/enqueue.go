@@ -70,14 +70,20 @@ func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		n := len(args)
-		sb.WriteString("($")
-		sb.WriteString(strconv.Itoa(n + 1))
-		for j := 2; j <= 5; j++ {
-			sb.WriteString(",$")
-			sb.WriteString(strconv.Itoa(n + j))
+		if tx.Dialect == sqldb.SQLite {
+			// Anonymous parameters: SQLite looks each named one ($n) up in
+			// a list, which is quadratic in a statement this long.
+			sb.WriteString("(?,?,?,?,?)")
+		} else {
+			n := len(args)
+			sb.WriteString("($")
+			sb.WriteString(strconv.Itoa(n + 1))
+			for j := 2; j <= 5; j++ {
+				sb.WriteString(",$")
+				sb.WriteString(strconv.Itoa(n + j))
+			}
+			sb.WriteByte(')')
 		}
-		sb.WriteByte(')')
 		var headers any // NULL when there are none
 		if len(m.Headers) > 0 {
 			b, err := json.Marshal(m.Headers)

@@ -216,7 +216,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		n, err := r.relayBatch(ctx)
+		more, err := r.relayRound(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -234,8 +234,8 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
-		if n >= r.cfg.batchSize {
-			continue // more rows are waiting
+		if more {
+			continue // rows are waiting
 		}
 		if !sleep(r.cfg.poll, true) {
 			return nil
@@ -264,40 +264,96 @@ type row struct {
 	decodeErr error
 }
 
-// relayBatch publishes one batch and deletes its acknowledged rows. It
-// returns how many rows it read.
-func (r *Relay) relayBatch(ctx context.Context) (int, error) {
-	rows, err := r.load(ctx)
-	if err != nil || len(rows) == 0 {
-		return 0, err
-	}
+// maxRoundBatches bounds one round: after that many full batches the relay
+// scans again from the lowest id (and checks its leadership).
+const maxRoundBatches = 16
+
+// batch is a set of rows handed to the producer.
+type batch struct {
+	rows    []row
+	results []error
+	ackedAt []time.Time
+	wg      sync.WaitGroup
+}
+
+// produce hands rows to the producer, in id order, without waiting.
+func (r *Relay) produce(ctx context.Context, rows []row) *batch {
+	b := &batch{rows: rows, results: make([]error, len(rows)), ackedAt: make([]time.Time, len(rows))}
 	r.batches.Add(1)
-	results := make([]error, len(rows))
-	ackedAt := make([]time.Time, len(rows))
-	var wg sync.WaitGroup
 	for i := range rows {
 		if rows[i].decodeErr != nil {
-			results[i] = rows[i].decodeErr
+			b.results[i] = rows[i].decodeErr
 			continue
 		}
-		wg.Add(1)
+		b.wg.Add(1)
 		r.client.Produce(ctx, toRecord(&rows[i].Message), func(_ *kgo.Record, err error) {
-			results[i] = err
-			ackedAt[i] = time.Now()
-			wg.Done()
+			b.results[i] = err
+			b.ackedAt[i] = time.Now()
+			b.wg.Done()
 		})
 	}
-	wg.Wait()
+	return b
+}
 
-	// Delete acknowledged rows, except those behind a failure of their key.
-	blocked := make(map[string]struct{})
+// relayRound publishes rows from the lowest id on, in batches of BatchSize,
+// keeping up to two batches in flight: the next batch is read and produced
+// while the broker acknowledges the previous one. It returns whether rows
+// may be left (the round ended on a full batch) and the first error.
+//
+// Every read starts again at the lowest id, skipping only the rows in
+// flight. It never continues "after the last id": on PostgreSQL a row with
+// a lower id may become visible later (ids are taken at insert, not at
+// commit), and a row committed after another of its key always becomes
+// visible no earlier. So a row found by a later read was committed after
+// every row already produced, and producing it after them keeps commit
+// order per key.
+func (r *Relay) relayRound(ctx context.Context) (more bool, err error) {
+	blocked := make(map[string]struct{}) // keys with a failed row this round
+	var prev *batch
+	for n := 0; ; n++ {
+		var cur *batch
+		if prev == nil || (len(prev.rows) == r.cfg.batchSize && n < maxRoundBatches) {
+			rows, lerr := r.load(ctx, prev)
+			if lerr != nil {
+				err = lerr
+			} else if len(rows) > 0 {
+				cur = r.produce(ctx, rows)
+			}
+		}
+		if prev != nil {
+			if ferr := r.finish(ctx, prev, blocked); ferr != nil {
+				if errors.Is(ferr, errStop) {
+					return false, ferr
+				}
+				err = errors.Join(err, ferr)
+			}
+		}
+		if cur == nil || err != nil {
+			if cur != nil {
+				// Stop after the batch in flight; keep what was acknowledged.
+				if ferr := r.finish(ctx, cur, blocked); errors.Is(ferr, errStop) {
+					return false, ferr
+				}
+			}
+			return prev != nil && len(prev.rows) == r.cfg.batchSize && err == nil, err
+		}
+		prev = cur
+	}
+}
+
+// finish waits for a batch's acknowledgements, then deletes in one
+// statement the acknowledged rows whose key had no failed row before them
+// in this round. It records failed keys in blocked.
+func (r *Relay) finish(ctx context.Context, b *batch, blocked map[string]struct{}) error {
+	b.wg.Wait()
+	rows := b.rows
 	ids := make([]int64, 0, len(rows))
 	deleted := make([]bool, len(rows))
 	var firstErr error
 	failed := 0
 	for i := range rows {
 		k := rows[i].Topic + "\x00" + rows[i].Key
-		if err := results[i]; err != nil {
+		if err := b.results[i]; err != nil {
 			failed++
 			if firstErr == nil {
 				firstErr = fmt.Errorf("outbox: publish row %d to %s: %w", rows[i].ID, rows[i].Topic, err)
@@ -317,8 +373,8 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		r.failed.Add(uint64(failed))
 		if r.obs != nil {
 			for i := range rows {
-				if results[i] != nil {
-					r.obs.Failed(rows[i].Topic, results[i])
+				if b.results[i] != nil {
+					r.obs.Failed(rows[i].Topic, b.results[i])
 				}
 			}
 		}
@@ -326,7 +382,7 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 	if len(ids) > 0 {
 		if h := r.cfg.afterAck; h != nil {
 			if err := h(ctx, ids); err != nil {
-				return len(rows), fmt.Errorf("%w: %w", errStop, err)
+				return fmt.Errorf("%w: %w", errStop, err)
 			}
 		}
 		// Finish the delete even when ctx ends now: the records are on the
@@ -335,12 +391,12 @@ func (r *Relay) relayBatch(ctx context.Context) (int, error) {
 		err := r.delete(dctx, ids)
 		cancel()
 		if err != nil {
-			return len(rows), errors.Join(err, firstErr)
+			return errors.Join(err, firstErr)
 		}
 		r.published.Add(uint64(len(ids)))
-		r.observePublished(rows, deleted, ackedAt)
+		r.observePublished(rows, deleted, b.ackedAt)
 	}
-	return len(rows), firstErr
+	return firstErr
 }
 
 // observePublished records the latency of the deleted rows.
@@ -376,12 +432,27 @@ func toRecord(m *Message) *kgo.Record {
 	return rec
 }
 
-// load reads the lowest-id rows. It never remembers a position: a row that
-// becomes visible late with a lower id (PostgreSQL) is found by the next
-// scan.
-func (r *Relay) load(ctx context.Context) ([]row, error) {
-	q, err := r.db.Read.QueryContext(ctx,
-		`SELECT id, topic, key, value, headers, created_at FROM outbox ORDER BY id LIMIT $1`, r.cfg.batchSize)
+// load reads the lowest-id rows, except those of inflight (may be nil).
+func (r *Relay) load(ctx context.Context, inflight *batch) ([]row, error) {
+	query := `SELECT id, topic, key, value, headers, created_at FROM outbox ORDER BY id LIMIT $1`
+	args := []any{r.cfg.batchSize}
+	if inflight != nil && len(inflight.rows) > 0 {
+		ids := make([]int64, len(inflight.rows))
+		for i := range inflight.rows {
+			ids[i] = inflight.rows[i].ID
+		}
+		notIn := `id NOT IN (SELECT value FROM json_each($4))`
+		list := "[" + joinIDs(ids) + "]"
+		if r.db.Dialect == sqldb.Postgres {
+			notIn = `NOT (id = ANY($4::bigint[]))`
+			list = "{" + joinIDs(ids) + "}"
+		}
+		// Only ids within the batch's range need the list lookup.
+		query = `SELECT id, topic, key, value, headers, created_at FROM outbox
+			WHERE id < $2 OR id > $3 OR ` + notIn + ` ORDER BY id LIMIT $1`
+		args = append(args, ids[0], ids[len(ids)-1], list)
+	}
+	q, err := r.db.Read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: read rows: %w", err)
 	}
@@ -418,6 +489,20 @@ func (r *Relay) load(ctx context.Context) ([]row, error) {
 
 // delete removes the given rows in one statement.
 func (r *Relay) delete(ctx context.Context, ids []int64) error {
+	var err error
+	if r.db.Dialect == sqldb.Postgres {
+		_, err = r.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE id = ANY($1::bigint[])`, "{"+joinIDs(ids)+"}")
+	} else {
+		_, err = r.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each($1))`, "["+joinIDs(ids)+"]")
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: delete %d published rows: %w", len(ids), err)
+	}
+	return nil
+}
+
+// joinIDs returns ids separated by commas.
+func joinIDs(ids []int64) string {
 	var sb strings.Builder
 	sb.Grow(len(ids) * 8)
 	for i, id := range ids {
@@ -426,14 +511,5 @@ func (r *Relay) delete(ctx context.Context, ids []int64) error {
 		}
 		sb.WriteString(strconv.FormatInt(id, 10))
 	}
-	var err error
-	if r.db.Dialect == sqldb.Postgres {
-		_, err = r.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE id = ANY($1::bigint[])`, "{"+sb.String()+"}")
-	} else {
-		_, err = r.db.Write.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each($1))`, "["+sb.String()+"]")
-	}
-	if err != nil {
-		return fmt.Errorf("outbox: delete %d published rows: %w", len(ids), err)
-	}
-	return nil
+	return sb.String()
 }
