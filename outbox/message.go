@@ -11,8 +11,9 @@ type Header struct {
 // Message is one row of the outbox: a Kafka record waiting to be published.
 // Rows are published in ID order; per Key, that order is kept on the bus.
 type Message struct {
-	// ID is assigned by the outbox on insert; it increases in commit order
-	// per database.
+	// ID is assigned by the database on insert. On SQLite it increases in
+	// commit order; on PostgreSQL concurrent transactions may commit out of
+	// id order, which the relay handles (see the package documentation).
 	ID int64
 	// Topic is the Kafka topic to publish to.
 	Topic string
