@@ -137,6 +137,7 @@ func BenchmarkConsumerPeer(b *testing.B) {
 				total.FirstToLast += res.FirstToLast
 				total.OutOfOrder += res.OutOfOrder
 				total.Duplicates += res.Duplicates
+				total.MeanBatch += res.MeanBatch / float64(b.N)
 			}
 			rate := total.EventsPerSec()
 			rates[s.name] = rate
@@ -144,6 +145,9 @@ func BenchmarkConsumerPeer(b *testing.B) {
 			b.ReportMetric(float64(total.Handled)/total.FirstToLast.Seconds(), "steady-events/s")
 			b.ReportMetric(float64(total.OutOfOrder), "out-of-order")
 			b.ReportMetric(float64(total.Duplicates), "dups")
+			if total.MeanBatch > 0 {
+				b.ReportMetric(total.MeanBatch, "events/tx")
+			}
 		})
 	}
 	if w := rates["watermill"]; w > 0 {

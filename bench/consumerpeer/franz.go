@@ -150,6 +150,7 @@ func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string)
 	var (
 		mu   sync.Mutex
 		dups int
+		txs  int
 	)
 	start := time.Now()
 	for p.count() < h.Events {
@@ -199,6 +200,7 @@ func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string)
 					p.add(fresh)
 					mu.Lock()
 					dups += d
+					txs++
 					mu.Unlock()
 				}
 			}()
@@ -215,5 +217,8 @@ func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string)
 	}
 	res := p.result(start)
 	res.Duplicates = dups
+	if txs > 0 {
+		res.MeanBatch = float64(res.Handled+dups) / float64(txs)
+	}
 	return res, nil
 }

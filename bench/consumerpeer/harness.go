@@ -200,6 +200,9 @@ type Result struct {
 	Elapsed time.Duration
 	// FirstToLast runs from the first handled event to the last.
 	FirstToLast time.Duration
+	// MeanBatch is the mean number of events per transaction, where the
+	// side batches and knows it.
+	MeanBatch float64
 }
 
 // EventsPerSec is Handled / Elapsed.

@@ -1,0 +1,79 @@
+package consumerpeer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// CausewayMigrations are the consumer runtime's tables (its dedup table
+// among them), applied next to Migrations.
+func CausewayMigrations() []sqldb.Migration { return consumer.Migrations() }
+
+// RunCauseway consumes with Causeway's consumer.Runner (default options:
+// batches of at most 500 records per transaction, one lane per partition on
+// SQLite, dedup by the runtime). The handler does the same effect as the
+// other sides; an event counts as handled when its batch transaction
+// commits.
+func (h *Harness) RunCauseway(ctx context.Context, db *sqldb.DB, group string) (Result, error) {
+	if err := h.createTopics(ctx, consumer.DeadLetterTopic(group), consumer.ReplayTopic(group)); err != nil {
+		return Result{}, fmt.Errorf("causeway: %w", err)
+	}
+	p := newProgress(h.Events)
+	handler := consumer.HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *consumer.Message) error {
+		if err := Effect(ctx, tx, m.Envelope); err != nil {
+			return err
+		}
+		tx.OnCommit(func() { p.add(1) })
+		return nil
+	})
+	r, err := consumer.New(db, h.Codec, group, []string{h.Topic}, handler,
+		consumer.WithKafkaOpts(
+			kgo.SeedBrokers(h.Brokers...),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		))
+	if err != nil {
+		return Result{}, fmt.Errorf("causeway: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	runErr := make(chan error, 1)
+	go func() { runErr <- r.Run(runCtx) }()
+	werr := p.wait(ctx)
+	res := p.result(start)
+	cancel()
+	if err := <-runErr; err != nil {
+		werr = errors.Join(werr, err)
+	}
+	if werr != nil {
+		return res, fmt.Errorf("causeway: %w", werr)
+	}
+	st := r.Stats()
+	res.Duplicates = int(st.Handled) - res.Handled
+	if st.Batches > 0 {
+		res.MeanBatch = float64(st.Handled) / float64(st.Batches)
+	}
+	return res, nil
+}
+
+// createTopics creates one-partition topics (the runtime's dead-letter and
+// replay topics; kfake does not auto-create).
+func (h *Harness) createTopics(ctx context.Context, topics ...string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.Brokers...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	resps, err := kadm.NewClient(cl).CreateTopics(ctx, 1, 1, nil, topics...)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	return resps.Error()
+}
