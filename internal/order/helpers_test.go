@@ -35,7 +35,7 @@ func orderIn(t *testing.T, s order.Status, reason order.Reason) *order.Order {
 	t.Helper()
 	o := &order.Order{}
 	steps := map[order.Status][]func() ([]order.Event, error){
-		"":                nil,
+		"":                 nil,
 		order.StatusPlaced: {func() ([]order.Event, error) { return o.Place(placeCmd("o-1")) }},
 	}
 	steps[order.StatusPaid] = append(steps[order.StatusPlaced], func() ([]order.Event, error) { return o.MarkPaid("pay-1", at(1)) })
