@@ -108,7 +108,7 @@ func TestTwoRelaysPostgres(t *testing.T) {
 	if got := relays[1-l].Stats().Published - before; got < 200 {
 		t.Fatalf("after the leader stopped, the other relay published %d rows, want >= 200", got)
 	}
-	start(l, []*sqldb.DB{db1, db2}[l])
+	stops[l] = runRelay(t, relays[l]) // the same relay runs again
 	write(200)
 	empty()
 	stopSampling()
