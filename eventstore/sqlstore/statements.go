@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,8 +43,18 @@ type stmtCache struct{ m sync.Map }
 const maxCachedN = 64
 
 type stmtKey struct {
-	kind byte // 'i' insert, 'a' claim Any, 'n' claim NoStream, 'e' claim exact, 'r' records by id
+	kind byte // 'i' insert, 'a'/'n'/'e' claim Any/NoStream/exact, 'A'/'N'/'E' one-statement append, 'r' records by id
 	n    int
+}
+
+func claimKind(expected int64) byte {
+	switch expected {
+	case eventstore.Any:
+		return 'a'
+	case eventstore.NoStream:
+		return 'n'
+	}
+	return 'e'
 }
 
 func (c *stmtCache) get(k stmtKey, build func() string) string {
@@ -89,13 +100,7 @@ func (c *stmtCache) insert(n int) string {
 // new version, or no row when the stream is not at the expected version or
 // one of the ids is stored.
 func (c *stmtCache) claim(expected int64, nIDs int) string {
-	kind := byte('e')
-	switch expected {
-	case eventstore.Any:
-		kind = 'a'
-	case eventstore.NoStream:
-		kind = 'n'
-	}
+	kind := claimKind(expected)
 	return c.get(stmtKey{kind, nIDs}, func() string {
 		var sb strings.Builder
 		sb.WriteString(`WITH dup AS (SELECT 1 FROM events WHERE event_id IN (`)
@@ -105,18 +110,75 @@ func (c *stmtCache) claim(expected int64, nIDs int) string {
 		}
 		placeholders(&sb, first, nIDs)
 		sb.WriteString(`)) `)
-		switch kind {
-		case 'a':
-			sb.WriteString(`INSERT INTO event_streams (stream_id, version) SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT) ` +
-				`WHERE NOT EXISTS (SELECT 1 FROM dup) ` +
-				`ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + excluded.version RETURNING version`)
-		case 'n':
-			sb.WriteString(`INSERT INTO event_streams (stream_id, version) SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT) ` +
-				`WHERE NOT EXISTS (SELECT 1 FROM dup) ON CONFLICT (stream_id) DO NOTHING RETURNING version`)
-		default:
-			sb.WriteString(`UPDATE event_streams SET version = version + CAST($2 AS BIGINT) ` +
-				`WHERE stream_id = $1 AND version = CAST($3 AS BIGINT) AND NOT EXISTS (SELECT 1 FROM dup) RETURNING version`)
+		writeClaim(&sb, kind)
+		return sb.String()
+	})
+}
+
+// writeClaim writes the version claim proper; it refers to a CTE named dup.
+func writeClaim(sb *strings.Builder, kind byte) {
+	switch kind {
+	case 'a':
+		sb.WriteString(`INSERT INTO event_streams (stream_id, version) SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT) ` +
+			`WHERE NOT EXISTS (SELECT 1 FROM dup) ` +
+			`ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + excluded.version RETURNING version`)
+	case 'n':
+		sb.WriteString(`INSERT INTO event_streams (stream_id, version) SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT) ` +
+			`WHERE NOT EXISTS (SELECT 1 FROM dup) ON CONFLICT (stream_id) DO NOTHING RETURNING version`)
+	default:
+		sb.WriteString(`UPDATE event_streams SET version = version + CAST($2 AS BIGINT) ` +
+			`WHERE stream_id = $1 AND version = CAST($3 AS BIGINT) AND NOT EXISTS (SELECT 1 FROM dup) RETURNING version`)
+	}
+}
+
+// pgRowParams is the number of parameters per event of appendPG.
+const pgRowParams = 8
+
+// maxOneStatement bounds the events of a one-statement append (PostgreSQL
+// allows 65535 parameters); larger appends take the multi-statement path.
+const maxOneStatement = 500
+
+// appendPG returns PostgreSQL's one-statement append of n events, which
+// does all three steps of the package doc with data-modifying CTEs: $1
+// stream, $2 count, $3 recorded-at, $4 expected version (exact only), then
+// pgRowParams per event (id, type, version, timestamp, data, correlation,
+// causation, source). It returns the new version and last position, or no
+// row when the claim failed.
+func (c *stmtCache) appendPG(expected int64, n int) string {
+	kind := claimKind(expected)
+	return c.get(stmtKey{kind - 'a' + 'A', n}, func() string {
+		first := 4
+		if kind == 'e' {
+			first = 5
 		}
+		// writeClaim expects the expected version in $3: renumber.
+		var claim strings.Builder
+		writeClaim(&claim, kind)
+		claimSQL := strings.ReplaceAll(claim.String(), "$3", "$4")
+		var sb strings.Builder
+		sb.WriteString(`WITH dup AS (SELECT 1 FROM events WHERE event_id IN (`)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("$" + strconv.Itoa(first+i*pgRowParams))
+		}
+		sb.WriteString(`)), s AS (`)
+		sb.WriteString(claimSQL)
+		sb.WriteString(`), p AS (UPDATE event_positions SET position = position + CAST($2 AS BIGINT) ` +
+			`WHERE id = 1 AND EXISTS (SELECT 1 FROM s) RETURNING position), ` +
+			`ins AS (INSERT INTO events (` + selectColumns + `) SELECT p.position - CAST($2 AS BIGINT) + v.k, CAST($1 AS TEXT), ` +
+			`s.version - CAST($2 AS BIGINT) + v.k, v.id, v.typ, v.ver, v.ts, v.data, v.corr, v.caus, v.src, CAST($3 AS BIGINT) ` +
+			`FROM s, p, (VALUES `)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			a := first + i*pgRowParams
+			fmt.Fprintf(&sb, `(%d,$%d,$%d,CAST($%d AS INTEGER),CAST($%d AS BIGINT),$%d,$%d,$%d,$%d)`,
+				i+1, a, a+1, a+2, a+3, a+4, a+5, a+6, a+7)
+		}
+		sb.WriteString(`) AS v(k, id, typ, ver, ts, data, corr, caus, src)) SELECT s.version, p.position FROM s, p`)
 		return sb.String()
 	})
 }

@@ -28,6 +28,7 @@ type Store struct {
 	db    *sqldb.DB
 	now   func() time.Time
 	stmts stmtCache
+	prep  prepared
 }
 
 // Option configures New.
@@ -67,28 +68,35 @@ type querier interface {
 }
 
 // Append implements eventstore.Store: it runs AppendTx in its own
-// transaction.
+// transaction. On PostgreSQL an append without outbox rows is a single
+// statement, so it runs without an explicit transaction.
 func (s *Store) Append(ctx context.Context, streamID string, expectedVersion int64, events []event.Envelope, opts ...eventstore.AppendOption) (eventstore.AppendResult, error) {
-	batch, err := newBatch(streamID, expectedVersion, events)
+	b, err := newBatch(streamID, expectedVersion, events)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	o := eventstore.ResolveAppendOptions(opts...)
 	var res eventstore.AppendResult
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var err error
-		res, err = s.appendTx(ctx, tx, batch, opts)
-		return err
-	})
+	if s.oneStatement(b) && len(o.Outbox) == 0 {
+		res, err = s.appendOneStatement(ctx, s.db.Write, b)
+	} else {
+		s.prepare(ctx, b)
+		err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			var err error
+			res, err = s.appendTx(ctx, tx, b, o)
+			return err
+		})
+	}
 	var race *raceError
 	if errors.As(err, &race) {
 		// An append of the same ids committed while ours ran (PostgreSQL
 		// only). Ours is rolled back; decide now, against committed data,
 		// whether it was an exact repeat.
-		stored, lerr := s.recordsByID(ctx, s.db.Read, batch.ids)
+		stored, lerr := s.recordsByID(ctx, s.db.Read, b.ids)
 		if lerr != nil {
 			return eventstore.AppendResult{}, errors.Join(err, lerr)
 		}
-		return batch.judgeDuplicate(stored)
+		return b.judgeDuplicate(stored)
 	}
 	if err != nil {
 		return eventstore.AppendResult{}, err
@@ -118,7 +126,7 @@ func (s *Store) AppendTx(ctx context.Context, tx *sqldb.Tx, streamID string, exp
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	return s.appendTx(ctx, tx, batch, opts)
+	return s.appendTx(ctx, tx, batch, eventstore.ResolveAppendOptions(opts...))
 }
 
 // maxClaimAttempts bounds the retries of a version claim that failed but
@@ -126,7 +134,14 @@ func (s *Store) AppendTx(ctx context.Context, tx *sqldb.Tx, streamID string, exp
 // the stream to exactly the expected version in between).
 const maxClaimAttempts = 3
 
-func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, opts []eventstore.AppendOption) (eventstore.AppendResult, error) {
+func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, o eventstore.AppendOptions) (eventstore.AppendResult, error) {
+	if s.oneStatement(b) {
+		// Outbox rows first, so the global position lock is taken last.
+		if err := s.enqueue(ctx, tx, b, o); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		return s.appendOneStatement(ctx, tx, b)
+	}
 	n := int64(len(b.rows))
 	var version int64
 	for attempt := 1; ; attempt++ {
@@ -143,30 +158,27 @@ func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, opts []eve
 			return res, err
 		}
 		if attempt == maxClaimAttempts {
-			return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: version claim failed %d times without a conflict or duplicate", b.stream, attempt)
+			return eventstore.AppendResult{}, errClaim(b, attempt)
 		}
 	}
-	if o := eventstore.ResolveAppendOptions(opts...); len(o.Outbox) > 0 {
-		if err := outbox.Enqueue(ctx, tx, o.Outbox...); err != nil {
-			return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: outbox: %w", b.stream, err)
-		}
+	if err := s.enqueue(ctx, tx, b, o); err != nil {
+		return eventstore.AppendResult{}, err
 	}
 	// Claim the positions last: from here to commit, all appenders of the
 	// database wait for this transaction.
 	var last int64
-	if err := tx.QueryRowContext(ctx, sqlClaimPositions, n).Scan(&last); err != nil {
+	if err := s.txStmt(ctx, tx, sqlClaimPositions).QueryRowContext(ctx, n).Scan(&last); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: claim positions: %w", b.stream, err)
 	}
 	first := last - n + 1
 	recorded := s.now().UnixMicro()
 	for start := 0; start < len(b.rows); start += rowsPerInsert {
 		end := min(start+rowsPerInsert, len(b.rows))
-		q := s.stmts.insert(end - start)
 		args := make([]any, 0, insertColumns*(end-start))
 		for i := start; i < end; i++ {
 			args = b.rows[i].appendArgs(args, b.stream, version-n+1+int64(i), first+int64(i), recorded)
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := s.txStmt(ctx, tx, s.stmts.insert(end-start)).ExecContext(ctx, args...); err != nil {
 			if isUniqueViolation(err) {
 				return eventstore.AppendResult{}, &raceError{stream: b.stream, err: err}
 			}
@@ -174,6 +186,62 @@ func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, opts []eve
 		}
 	}
 	return eventstore.AppendResult{Version: version, FirstPosition: first, LastPosition: last}, nil
+}
+
+func errClaim(b *batch, attempts int) error {
+	return fmt.Errorf("sqlstore: append to %q: version claim failed %d times without a conflict or duplicate", b.stream, attempts)
+}
+
+func (s *Store) enqueue(ctx context.Context, tx *sqldb.Tx, b *batch, o eventstore.AppendOptions) error {
+	if len(o.Outbox) == 0 {
+		return nil
+	}
+	if err := outbox.Enqueue(ctx, tx, o.Outbox...); err != nil {
+		return fmt.Errorf("sqlstore: append to %q: outbox: %w", b.stream, err)
+	}
+	return nil
+}
+
+// oneStatement tells whether b is appended with appendOneStatement.
+func (s *Store) oneStatement(b *batch) bool {
+	return s.db.Dialect == sqldb.Postgres && len(b.rows) <= maxOneStatement
+}
+
+// appendOneStatement appends b on PostgreSQL with one statement (see
+// stmtCache.appendPG), on q: the caller's transaction, or the pool, where
+// the statement is a transaction of its own.
+func (s *Store) appendOneStatement(ctx context.Context, q querier, b *batch) (eventstore.AppendResult, error) {
+	n := int64(len(b.rows))
+	args := make([]any, 0, 4+pgRowParams*len(b.rows))
+	args = append(args, b.stream, n, s.now().UnixMicro())
+	if b.expected > eventstore.NoStream {
+		args = append(args, b.expected)
+	}
+	for i := range b.rows {
+		ev := &b.rows[i].ev
+		args = append(args, ev.EventID, ev.EventType, ev.Version, b.rows[i].timestampUS, string(ev.Data),
+			ev.Metadata.CorrelationID, ev.Metadata.CausationID, ev.Metadata.Source)
+	}
+	query := s.stmts.appendPG(b.expected, len(b.rows))
+	for attempt := 1; ; attempt++ {
+		var version, last int64
+		err := q.QueryRowContext(ctx, query, args...).Scan(&version, &last)
+		switch {
+		case err == nil:
+			return eventstore.AppendResult{Version: version, FirstPosition: last - n + 1, LastPosition: last}, nil
+		case isUniqueViolation(err):
+			return eventstore.AppendResult{}, &raceError{stream: b.stream, err: err}
+		case !errors.Is(err, sql.ErrNoRows):
+			return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: %w", b.stream, err)
+		}
+		res, done, err := s.explainRejection(ctx, q, b)
+		if done {
+			return res, err
+		}
+		if attempt == maxClaimAttempts {
+			return eventstore.AppendResult{}, errClaim(b, attempt)
+		}
+	}
 }
 
 // claimVersions moves the stream's row to its new version if it is at the
@@ -188,7 +256,7 @@ func (s *Store) claimVersions(ctx context.Context, tx *sqldb.Tx, b *batch) (vers
 	for _, id := range b.ids {
 		args = append(args, id)
 	}
-	err = tx.QueryRowContext(ctx, q, args...).Scan(&version)
+	err = s.txStmt(ctx, tx, q).QueryRowContext(ctx, args...).Scan(&version)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, false, nil

@@ -18,7 +18,9 @@ type opener = func(t testing.TB, migs ...[]sqldb.Migration) *sqldb.DB
 func TestConformance(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, open opener) {
 		storetest.Run(t, func(t testing.TB) eventstore.Store {
-			return sqlstore.New(open(t, sqlstore.Migrations()))
+			s := sqlstore.New(open(t, sqlstore.Migrations()))
+			t.Cleanup(func() { _ = s.Close() })
+			return s
 		})
 	})
 }

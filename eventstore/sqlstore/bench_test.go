@@ -1,0 +1,114 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/eventstore"
+	"github.com/causeway-dev/causeway/eventstore/sqlstore"
+	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/sqldb/sqltest"
+)
+
+// rawMigrations create raw_events: the events table's columns, without its
+// constraints and indexes beyond the primary key — the baseline of what
+// inserting the same rows costs on the same database.
+var rawMigrations = []sqldb.Migration{{
+	Component: "bench-raw", Version: 1,
+	SQLite: `CREATE TABLE raw_events (position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, version INTEGER NOT NULL,
+		event_id TEXT NOT NULL, event_type TEXT NOT NULL, event_version INTEGER NOT NULL, timestamp_us INTEGER NOT NULL,
+		data TEXT NOT NULL, correlation_id TEXT NOT NULL, causation_id TEXT NOT NULL, source TEXT NOT NULL,
+		recorded_at_us INTEGER NOT NULL)`,
+	Postgres: `CREATE TABLE raw_events (position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id TEXT NOT NULL,
+		version BIGINT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, event_version INTEGER NOT NULL,
+		timestamp_us BIGINT NOT NULL, data TEXT NOT NULL, correlation_id TEXT NOT NULL, causation_id TEXT NOT NULL,
+		source TEXT NOT NULL, recorded_at_us BIGINT NOT NULL)`,
+}}
+
+const rawInsert = `INSERT INTO raw_events (stream_id, version, event_id, event_type, event_version, timestamp_us, data,
+	correlation_id, causation_id, source, recorded_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
+var benchDBs = []struct {
+	name string
+	open func(testing.TB, ...[]sqldb.Migration) *sqldb.DB
+}{
+	{"sqlite", sqltest.SQLite},
+	{"postgres", sqltest.Postgres},
+}
+
+// benchEvents returns n order-like events (about 200 bytes of data each).
+func benchEvents(n int, md event.Metadata) []event.Envelope {
+	evs := make([]event.Envelope, n)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i := range evs {
+		evs[i] = event.Envelope{
+			EventID: event.NewID(), EventType: "order.placed", Timestamp: now, Version: 2, Metadata: md,
+			Data: json.RawMessage(`{"orderId":"0190a5f2-7c4e-7b3a-9d2e-5f6a7b8c9d0e","userId":"u-42","items":[{"productId":"p-1",` +
+				`"quantity":2,"unitPriceMinor":1999}],"currency":"USD","totalMinor":3998,"status":"placed"}`),
+		}
+	}
+	return evs
+}
+
+func reportRate(b *testing.B, perOp int) {
+	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppend: one op is one Append (one transaction) of N events to a
+// fresh stream.
+func BenchmarkAppend(b *testing.B) {
+	for _, d := range benchDBs {
+		for _, n := range []int{1, 7} {
+			b.Run(fmt.Sprintf("%s/events=%d", d.name, n), func(b *testing.B) {
+				s := sqlstore.New(d.open(b, sqlstore.Migrations()))
+				ctx := context.Background()
+				md := event.StartFlow("bench")
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					if _, err := s.Append(ctx, fmt.Sprintf("order-%d", i), eventstore.NoStream, benchEvents(n, md)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRate(b, n)
+			})
+		}
+	}
+}
+
+// BenchmarkRawInsert: one op is one transaction of N plain single-row
+// INSERTs of the same rows into raw_events, the baseline for Append.
+func BenchmarkRawInsert(b *testing.B) {
+	for _, d := range benchDBs {
+		for _, n := range []int{1, 7} {
+			b.Run(fmt.Sprintf("%s/events=%d", d.name, n), func(b *testing.B) {
+				db := d.open(b, rawMigrations)
+				ctx := context.Background()
+				md := event.StartFlow("bench")
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					stream := fmt.Sprintf("order-%d", i)
+					evs := benchEvents(n, md)
+					err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+						rec := time.Now().UnixMicro()
+						for v, e := range evs {
+							if _, err := tx.ExecContext(ctx, rawInsert, stream, int64(v+1), e.EventID, e.EventType, e.Version,
+								e.Timestamp.UnixMicro(), string(e.Data), e.Metadata.CorrelationID, e.Metadata.CausationID,
+								e.Metadata.Source, rec); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRate(b, n)
+			})
+		}
+	}
+}

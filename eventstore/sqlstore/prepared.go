@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+// prepared keeps statements prepared on the SQLite write pool, where
+// preparing costs as much as running; pgx caches prepared statements per
+// connection by itself, so PostgreSQL runs statement texts.
+type prepared struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// txStmt is what txStmt returns: a statement bound to a transaction.
+type txStmt interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// textStmt runs a statement text on a transaction.
+type textStmt struct {
+	tx    *sqldb.Tx
+	query string
+}
+
+func (t textStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.query, args...)
+}
+
+func (t textStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.query, args...)
+}
+
+// txStmt returns query bound to tx: the statement prepared by prepare if
+// there is one, the text otherwise.
+func (s *Store) txStmt(ctx context.Context, tx *sqldb.Tx, query string) txStmt {
+	s.prep.mu.Lock()
+	st, ok := s.prep.m[query]
+	s.prep.mu.Unlock()
+	if !ok {
+		return textStmt{tx, query}
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// prepare prepares the statements an append of b runs, on SQLite, for
+// shapes the stmtCache keeps. It must run outside a transaction: SQLite's
+// write pool has one connection. A failed prepare is ignored (the text
+// runs and reports the error).
+func (s *Store) prepare(ctx context.Context, b *batch) {
+	if s.db.Dialect != sqldb.SQLite || len(b.rows) > maxCachedN {
+		return
+	}
+	for _, q := range []string{s.stmts.claim(b.expected, len(b.ids)), sqlClaimPositions, s.stmts.insert(len(b.rows))} {
+		s.prep.mu.Lock()
+		_, ok := s.prep.m[q]
+		s.prep.mu.Unlock()
+		if ok {
+			continue
+		}
+		st, err := s.db.Write.PrepareContext(ctx, q)
+		if err != nil {
+			return
+		}
+		s.prep.mu.Lock()
+		if s.prep.m == nil {
+			s.prep.m = make(map[string]*sql.Stmt)
+		}
+		if _, ok := s.prep.m[q]; ok {
+			_ = st.Close()
+		} else {
+			s.prep.m[q] = st
+		}
+		s.prep.mu.Unlock()
+	}
+}
+
+// Close releases the statements the Store prepared. It does not close the
+// DB; the Store must not be used afterwards.
+func (s *Store) Close() error {
+	s.prep.mu.Lock()
+	defer s.prep.mu.Unlock()
+	var errs []error
+	for q, st := range s.prep.m {
+		errs = append(errs, st.Close())
+		delete(s.prep.m, q)
+	}
+	return errors.Join(errs...)
+}
