@@ -1,0 +1,178 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/ordersvc"
+)
+
+// Orders is the order service as the API needs it; *ordersvc.Service
+// implements it. Methods are called concurrently and honour ctx.
+type Orders interface {
+	Place(ctx context.Context, req ordersvc.PlaceRequest, idempotencyKey string) (ordersvc.PlaceResult, error)
+	Cancel(ctx context.Context, id string) (ordersvc.CancelResult, error)
+	Get(ctx context.Context, id string) (ordersvc.OrderView, error)
+	GetAt(ctx context.Context, id string, at time.Time) (ordersvc.OrderView, error)
+	Events(ctx context.Context, id string) ([]event.Envelope, error)
+}
+
+var _ Orders = (*ordersvc.Service)(nil)
+
+// Option configures a Server.
+type Option interface{ apply(*Server) }
+
+type optionFunc func(*Server)
+
+func (f optionFunc) apply(s *Server) { f(s) }
+
+// WithLogger sets the logger for failed requests and panics (default:
+// discard).
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(s *Server) { s.log = l }) }
+
+// WithReadiness sets the check behind GET /readyz: nil error means ready.
+// Without it the server is ready as soon as it serves.
+func WithReadiness(check func(ctx context.Context) error) Option {
+	return optionFunc(func(s *Server) { s.ready = check })
+}
+
+// Server is the HTTP API. It is an http.Handler, safe for concurrent use.
+type Server struct {
+	orders Orders
+	cat    *catalog.Catalog
+	log    *slog.Logger
+	ready  func(ctx context.Context) error
+	mux    *http.ServeMux
+}
+
+// New returns the API over orders and the product catalog cat.
+func New(orders Orders, cat *catalog.Catalog, opts ...Option) *Server {
+	s := &Server{orders: orders, cat: cat, mux: http.NewServeMux()}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(s)
+		}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /v1/products", s.listProducts)
+	s.mux.HandleFunc("GET /v1/products/{id}", s.getProduct)
+	s.mux.HandleFunc("POST /v1/orders", s.placeOrder)
+	s.mux.HandleFunc("GET /v1/orders/{id}", s.getOrder)
+	s.mux.HandleFunc("GET /v1/orders/{id}/events", s.orderEvents)
+	s.mux.HandleFunc("POST /v1/orders/{id}/cancel", s.cancelOrder)
+}
+
+// ServeHTTP routes r, answering unknown routes (404) and wrong methods
+// (405) as problem+json, and turning a panic into a problem+json 500.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tw := &trackingWriter{ResponseWriter: w}
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path,
+			"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		if !tw.wrote {
+			writeProblem(tw, Problem{Status: http.StatusInternalServerError, Detail: "internal error; it has been logged", Instance: r.URL.Path})
+		}
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(tw, r)
+		return
+	}
+	s.mux.ServeHTTP(tw, r)
+}
+
+// noRoute runs the mux's own answer for a request no pattern matches (404,
+// 405 with Allow, or a redirect to a cleaned path) and rewrites 404 and
+// 405 as problem+json.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{header: http.Header{}}
+	h, _ := s.mux.Handler(r)
+	h.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusNotFound:
+		writeProblem(w, Problem{Status: http.StatusNotFound, Detail: "no such resource: " + clip(r.URL.Path), Instance: r.URL.Path})
+	case http.StatusMethodNotAllowed:
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		writeProblem(w, Problem{Status: http.StatusMethodNotAllowed,
+			Detail: fmt.Sprintf("method %s not allowed; allowed: %s", clip(r.Method), rec.header.Get("Allow")), Instance: r.URL.Path})
+	default:
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body)
+	}
+}
+
+// trackingWriter remembers whether the response was started.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+func (t *trackingWriter) Write(b []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// recorder captures the mux's answer to an unrouted request.
+type recorder struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	r.body = append(r.body, b...)
+	return len(b), nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		if err := s.ready(r.Context()); err != nil {
+			writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Detail: "not ready: " + err.Error(), Instance: r.URL.Path})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
