@@ -22,12 +22,17 @@ func CausewayMigrations() []sqldb.Migration { return consumer.Migrations() }
 // other sides; an event counts as handled when its batch transaction
 // commits.
 func (h *Harness) RunCauseway(ctx context.Context, db *sqldb.DB, group string) (Result, error) {
+	work, err := NewWork(ctx, db)
+	if err != nil {
+		return Result{}, err
+	}
+	defer work.Close()
 	if err := h.createTopics(ctx, consumer.DeadLetterTopic(group), consumer.ReplayTopic(group)); err != nil {
 		return Result{}, fmt.Errorf("causeway: %w", err)
 	}
 	p := newProgress(h.Events)
 	handler := consumer.HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *consumer.Message) error {
-		if err := Effect(ctx, tx, m.Envelope); err != nil {
+		if err := work.Effect(ctx, tx, m.Envelope); err != nil {
 			return err
 		}
 		tx.OnCommit(func() { p.add(1) })

@@ -135,6 +135,7 @@ func BenchmarkConsumerPeer(b *testing.B) {
 				total.Handled += res.Handled
 				total.Elapsed += res.Elapsed
 				total.FirstToLast += res.FirstToLast
+				total.Startup += res.Startup
 				total.OutOfOrder += res.OutOfOrder
 				total.Duplicates += res.Duplicates
 				total.MeanBatch += res.MeanBatch / float64(b.N)
@@ -142,8 +143,11 @@ func BenchmarkConsumerPeer(b *testing.B) {
 			rate := total.EventsPerSec()
 			rates[s.name] = rate
 			b.ReportMetric(rate, "events/s")
-			b.ReportMetric(float64(total.Handled)/total.FirstToLast.Seconds(), "steady-events/s")
+			if total.FirstToLast > 0 {
+				b.ReportMetric(float64(total.Handled)/total.FirstToLast.Seconds(), "steady-events/s")
+			}
 			b.ReportMetric(float64(total.OutOfOrder), "out-of-order")
+			b.ReportMetric(float64(total.Startup.Milliseconds())/float64(b.N), "startup-ms")
 			b.ReportMetric(float64(total.Duplicates), "dups")
 			if total.MeanBatch > 0 {
 				b.ReportMetric(total.MeanBatch, "events/tx")

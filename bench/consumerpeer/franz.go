@@ -71,6 +71,11 @@ func recordSeq(r *kgo.Record) int {
 // event (decode, dedup, effect), committing offsets after each poll's
 // transactions have committed.
 func (h *Harness) RunNaive(ctx context.Context, db *sqldb.DB, group string) (Result, error) {
+	work, err := NewWork(ctx, db)
+	if err != nil {
+		return Result{}, err
+	}
+	defer work.Close()
 	cl, err := h.groupClient(group, kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
 	if err != nil {
 		return Result{}, err
@@ -95,7 +100,7 @@ func (h *Harness) RunNaive(ctx context.Context, db *sqldb.DB, group string) (Res
 			var fresh bool
 			herr = db.InTx(ctx, func(tx *sqldb.Tx) error {
 				var err error
-				fresh, err = h.handleOne(ctx, tx, group, r.Value)
+				fresh, err = h.handleOne(ctx, work, tx, group, r.Value)
 				return err
 			})
 			if herr == nil {
@@ -120,16 +125,16 @@ func (h *Harness) RunNaive(ctx context.Context, db *sqldb.DB, group string) (Res
 }
 
 // handleOne decodes value, dedups it for group and applies the effect.
-func (h *Harness) handleOne(ctx context.Context, tx *sqldb.Tx, group string, value []byte) (fresh bool, err error) {
+func (h *Harness) handleOne(ctx context.Context, work *Work, tx *sqldb.Tx, group string, value []byte) (fresh bool, err error) {
 	env, err := h.Codec.Decode(value)
 	if err != nil {
 		return false, err
 	}
-	fresh, err = Dedup(ctx, tx, group, env.EventID)
+	fresh, err = work.Dedup(ctx, tx, group, env.EventID)
 	if err != nil || !fresh {
 		return false, err
 	}
-	return true, Effect(ctx, tx, env)
+	return true, work.Effect(ctx, tx, env)
 }
 
 // BatchCap is the most records the hand-rolled batching side puts in one
@@ -141,6 +146,11 @@ const BatchCap = 500
 // concurrently, offsets committed after every transaction of the poll
 // committed. This is the hand-rolled reference the runtime should match.
 func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string) (Result, error) {
+	work, err := NewWork(ctx, db)
+	if err != nil {
+		return Result{}, err
+	}
+	defer work.Close()
 	cl, err := h.groupClient(group, kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())
 	if err != nil {
 		return Result{}, err
@@ -181,7 +191,7 @@ func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string)
 					err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 						fresh, d = 0, 0
 						for _, r := range batch {
-							ok, err := h.handleOne(ctx, tx, group, r.Value)
+							ok, err := h.handleOne(ctx, work, tx, group, r.Value)
 							if err != nil {
 								return err
 							}

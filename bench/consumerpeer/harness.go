@@ -200,6 +200,9 @@ type Result struct {
 	Elapsed time.Duration
 	// FirstToLast runs from the first handled event to the last.
 	FirstToLast time.Duration
+	// Startup runs from the start of the consumer to the first handled
+	// event: joining the group, the first fetch, the first transaction.
+	Startup time.Duration
 	// MeanBatch is the mean number of events per transaction, where the
 	// side batches and knows it.
 	MeanBatch float64
@@ -268,5 +271,5 @@ func (p *progress) wait(ctx context.Context) error {
 func (p *progress) result(start time.Time) Result {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Result{Handled: p.n, Elapsed: p.last.Sub(start), FirstToLast: p.last.Sub(p.first)}
+	return Result{Handled: p.n, Elapsed: p.last.Sub(start), FirstToLast: p.last.Sub(p.first), Startup: p.first.Sub(start)}
 }

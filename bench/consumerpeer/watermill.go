@@ -36,6 +36,11 @@ func WatermillSaramaConfig() *sarama.Config {
 // transaction per message (decode, dedup, effect) and returns nil after the
 // commit, so the router acks after commit.
 func (h *Harness) RunWatermill(ctx context.Context, db *sqldb.DB, group string) (Result, error) {
+	work, err := NewWork(ctx, db)
+	if err != nil {
+		return Result{}, err
+	}
+	defer work.Close()
 	var logger watermill.LoggerAdapter = watermill.NopLogger{}
 	if h.WatermillLogger != nil {
 		logger = h.WatermillLogger
@@ -62,7 +67,7 @@ func (h *Harness) RunWatermill(ctx context.Context, db *sqldb.DB, group string) 
 		var fresh bool
 		err := db.InTx(msg.Context(), func(tx *sqldb.Tx) error {
 			var err error
-			fresh, err = h.handleOne(msg.Context(), tx, group, msg.Payload)
+			fresh, err = h.handleOne(msg.Context(), work, tx, group, msg.Payload)
 			return err
 		})
 		if err != nil {

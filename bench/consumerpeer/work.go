@@ -2,7 +2,9 @@ package consumerpeer
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -59,12 +61,61 @@ func OpenDB(ctx context.Context, dir, name string, extra ...[]sqldb.Migration) (
 	return db, nil
 }
 
+const (
+	dedupSQL = `INSERT INTO peer_processed (group_id, event_id, processed_at) VALUES ($1, $2, $3)
+ON CONFLICT (group_id, event_id) DO NOTHING`
+	upsertSQL = `
+INSERT INTO order_state (order_id, status, total_cents, last_event_id, seq, events, out_of_order, updated_at)
+VALUES ($1, 'placed', $2, $3, $4, 1, $4 <> 1, $5)
+ON CONFLICT (order_id) DO UPDATE SET
+	status = excluded.status,
+	total_cents = excluded.total_cents,
+	last_event_id = excluded.last_event_id,
+	out_of_order = order_state.out_of_order + (excluded.seq <> order_state.seq + 1),
+	seq = excluded.seq,
+	events = order_state.events + 1,
+	updated_at = excluded.updated_at`
+	outboxSQL = `INSERT INTO outbox_rows (topic, msg_key, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)`
+)
+
+// Work is the handler's database work, with its statements prepared once on
+// the write pool (SQLite has one write connection, so every transaction
+// reuses them). Every side uses the same Work; a Work is safe for
+// concurrent use.
+type Work struct {
+	dedup, upsert, outbox *sql.Stmt
+}
+
+// NewWork prepares the statements on db's write pool.
+func NewWork(ctx context.Context, db *sqldb.DB) (*Work, error) {
+	w := &Work{}
+	var err error
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&w.dedup, dedupSQL}, {&w.upsert, upsertSQL}, {&w.outbox, outboxSQL}} {
+		if *p.dst, err = db.Write.PrepareContext(ctx, p.q); err != nil {
+			return nil, errors.Join(fmt.Errorf("prepare: %w", err), w.Close())
+		}
+	}
+	return w, nil
+}
+
+// Close closes the prepared statements.
+func (w *Work) Close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{w.dedup, w.upsert, w.outbox} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Dedup inserts (group, eventID) into the peer dedup table and reports
 // whether it was new; false means a duplicate to skip.
-func Dedup(ctx context.Context, tx *sqldb.Tx, group, eventID string) (bool, error) {
-	res, err := tx.ExecContext(ctx,
-		`INSERT INTO peer_processed (group_id, event_id, processed_at) VALUES ($1, $2, $3)
-		 ON CONFLICT (group_id, event_id) DO NOTHING`,
+func (w *Work) Dedup(ctx context.Context, tx *sqldb.Tx, group, eventID string) (bool, error) {
+	res, err := tx.StmtContext(ctx, w.dedup).ExecContext(ctx,
 		group, eventID, time.Now().UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return false, fmt.Errorf("dedup: %w", err)
@@ -79,23 +130,13 @@ func Dedup(ctx context.Context, tx *sqldb.Tx, group, eventID string) (bool, erro
 // Effect is the handler's work on one decoded event, the same on every
 // side: a state upsert keyed by order id (which also counts per-key order
 // violations) and an outbox-like row carrying a caused event.
-func Effect(ctx context.Context, tx *sqldb.Tx, env event.Envelope) error {
+func (w *Work) Effect(ctx context.Context, tx *sqldb.Tx, env event.Envelope) error {
 	var d OrderPlaced
 	if err := env.UnmarshalData(&d); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	if _, err := tx.ExecContext(ctx, `
-INSERT INTO order_state (order_id, status, total_cents, last_event_id, seq, events, out_of_order, updated_at)
-VALUES ($1, 'placed', $2, $3, $4, 1, $4 <> 1, $5)
-ON CONFLICT (order_id) DO UPDATE SET
-	status = excluded.status,
-	total_cents = excluded.total_cents,
-	last_event_id = excluded.last_event_id,
-	out_of_order = order_state.out_of_order + (excluded.seq <> order_state.seq + 1),
-	seq = excluded.seq,
-	events = order_state.events + 1,
-	updated_at = excluded.updated_at`,
+	if _, err := tx.StmtContext(ctx, w.upsert).ExecContext(ctx,
 		d.OrderID, d.Total, env.EventID, d.Seq, now); err != nil {
 		return fmt.Errorf("state upsert: %w", err)
 	}
@@ -111,8 +152,7 @@ ON CONFLICT (order_id) DO UPDATE SET
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO outbox_rows (topic, msg_key, event_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	if _, err := tx.StmtContext(ctx, w.outbox).ExecContext(ctx,
 		"orders-accepted", d.OrderID, out.EventID, payload, now); err != nil {
 		return fmt.Errorf("outbox insert: %w", err)
 	}
