@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/httpapi"
+	"github.com/causeway-dev/causeway/internal/ordersvc"
+	"github.com/causeway-dev/causeway/kafka"
+	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/sqlite"
+	"github.com/spf13/cobra"
+)
+
+// Saga styles of --saga.
+const (
+	SagaChoreography  = "choreography"
+	SagaOrchestration = "orchestration"
+)
+
+// UpConfig is the configuration of `causeway up`.
+type UpConfig struct {
+	// DataDir holds the broker's log (DataDir/broker) and one SQLite file
+	// per service (DataDir/order.db, …).
+	DataDir string
+	// HTTPAddr is where the HTTP API listens (port 0 picks a free port).
+	HTTPAddr string
+	// KafkaAddr is where the embedded broker listens (port 0 picks one).
+	KafkaAddr string
+	// Saga is SagaChoreography or SagaOrchestration.
+	Saga string
+	// SyncWrites fsyncs SQLite commits (synchronous=FULL) and every broker
+	// batch, so acknowledged writes survive power loss.
+	SyncWrites bool
+	// Catalog is a catalog JSON file replacing the default catalog.
+	Catalog string
+	// ShutdownTimeout bounds each step of the drain on stop.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultUpConfig returns the defaults of API.md.
+func DefaultUpConfig() UpConfig {
+	return UpConfig{
+		DataDir:         "./data",
+		HTTPAddr:        "127.0.0.1:8080",
+		KafkaAddr:       kafka.DefaultBrokerAddr,
+		Saga:            SagaChoreography,
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports every problem of c, joined.
+func (c UpConfig) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	for flag, addr := range map[string]string{"--http-addr": c.HTTPAddr, "--kafka-addr": c.KafkaAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", flag, addr, err))
+		}
+	}
+	if c.Saga != SagaChoreography && c.Saga != SagaOrchestration {
+		errs = append(errs, fmt.Errorf("--saga %q: must be %s or %s", c.Saga, SagaChoreography, SagaOrchestration))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// RuntimeFile is the file, in the data dir, where a running `causeway up`
+// writes the addresses it bound (JSON, see Runtime). It is removed on a
+// clean stop.
+const RuntimeFile = "causeway.json"
+
+// Runtime is the content of RuntimeFile.
+type Runtime struct {
+	PID       int    `json:"pid"`
+	HTTPAddr  string `json:"httpAddr"`
+	KafkaAddr string `json:"kafkaAddr"`
+	Saga      string `json:"saga"`
+}
+
+func newUpCmd() *cobra.Command {
+	cfg := DefaultUpConfig()
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run every service in one process, with the embedded broker and SQLite",
+		Long: `Run Causeway on one machine: the embedded Kafka-protocol broker (persisted under
+DATA-DIR/broker), the order service with its SQLite database (DATA-DIR/order.db),
+its outbox relay, and the HTTP API. Ctrl-C stops cleanly: the HTTP server drains,
+the relay publishes what is committed, then the client, the database and the
+broker close. Running it again on the same --data-dir resumes where it stopped
+(outbox rows not yet published are published).
+
+Once listening it writes the bound addresses to DATA-DIR/` + RuntimeFile + `.
+
+Durability: by default SQLite runs with synchronous=NORMAL and the broker does
+not fsync per batch, so a killed process loses nothing acknowledged but a power
+loss can lose the last moments of writes; --sync-writes fsyncs both.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.Validate(); err != nil {
+				return fmt.Errorf("up: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			return runUp(cmd.Context(), cfg, log)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory: DIR/broker, DIR/order.db, …")
+	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "host:port of the HTTP API (port 0 picks a free port)")
+	f.StringVar(&cfg.KafkaAddr, "kafka-addr", cfg.KafkaAddr, "host:port of the embedded Kafka broker (port 0 picks a free port)")
+	f.StringVar(&cfg.Saga, "saga", cfg.Saga, "saga style: choreography or orchestration")
+	f.BoolVar(&cfg.SyncWrites, "sync-writes", cfg.SyncWrites, "fsync SQLite commits and broker batches (survives power loss; slower)")
+	f.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog JSON file replacing the default (p-1 … p-20, p-sold-out)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
+	return cmd
+}
+
+// runUp runs until ctx is done, then drains and stops in order: HTTP, the
+// outbox relay (after it flushed what it can), the Kafka client, the
+// database, the broker.
+func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
+	cat := catalog.Default()
+	if cfg.Catalog != "" {
+		if cat, err = catalog.LoadFile(cfg.Catalog); err != nil {
+			return fmt.Errorf("up: %w", err)
+		}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("up: data dir: %w", err)
+	}
+	runtimePath := filepath.Join(cfg.DataDir, RuntimeFile)
+	_ = os.Remove(runtimePath) // stale from a killed run
+
+	// Broker.
+	bopts := []kafka.BrokerOpt{
+		kafka.WithAddr(cfg.KafkaAddr),
+		kafka.WithDataDir(filepath.Join(cfg.DataDir, "broker")),
+		kafka.WithLogger(log.With("component", "broker")),
+	}
+	if cfg.SyncWrites {
+		bopts = append(bopts, kafka.WithSyncWrites())
+	}
+	broker, err := kafka.StartBroker(ctx, bopts...)
+	if err != nil {
+		return fmt.Errorf("up: broker: %w", err)
+	}
+	defer func() {
+		broker.Close()
+		log.Info("broker closed")
+	}()
+
+	// Order service database.
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "order.db"), sqlite.SyncWrites(cfg.SyncWrites))
+	if err != nil {
+		return fmt.Errorf("up: order db: %w", err)
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("up: close order db: %w", cerr))
+		}
+		log.Info("order db closed")
+	}()
+	if err := ordersvc.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
+	svc, err := ordersvc.New(db, cat, ordersvc.WithLogger(log.With("service", "order")))
+	if err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
+	defer svc.Close()
+
+	// Outbox relay.
+	ccfg := broker.ClientConfig()
+	ccfg.ClientID = "causeway-order-outbox"
+	client, err := kafka.NewClient(ccfg)
+	if err != nil {
+		return fmt.Errorf("up: kafka client: %w", err)
+	}
+	defer func() {
+		client.Close()
+		log.Info("kafka client closed")
+	}()
+	relay := outbox.NewRelay(db, client, outbox.WithLogger(log.With("component", "order-outbox")))
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	var relayWG sync.WaitGroup
+	relayWG.Go(func() {
+		if err := relay.Run(relayCtx); err != nil {
+			log.Error("outbox relay stopped", "err", err)
+		}
+	})
+
+	// HTTP.
+	api := httpapi.New(svc, cat,
+		httpapi.WithLogger(log.With("component", "http")),
+		httpapi.WithReadiness(func(context.Context) error {
+			if !relay.Stats().Leader {
+				return errors.New("outbox relay not running")
+			}
+			return nil
+		}))
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		stopRelay()
+		relayWG.Wait()
+		return fmt.Errorf("up: http: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	rt := Runtime{PID: os.Getpid(), HTTPAddr: ln.Addr().String(), KafkaAddr: broker.Addr(), Saga: cfg.Saga}
+	if err := writeRuntime(runtimePath, rt); err != nil {
+		log.Warn("cannot write runtime file", "path", runtimePath, "err", err)
+	}
+	log.Info("causeway up", "http", "http://"+rt.HTTPAddr, "kafka", rt.KafkaAddr, "dataDir", cfg.DataDir,
+		"saga", cfg.Saga, "syncWrites", cfg.SyncWrites)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("up: http: %w", err)
+	}
+	_ = os.Remove(runtimePath)
+
+	// 1. HTTP: no new requests; in-flight ones finish.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+		_ = hs.Close()
+	}
+	cancel()
+	log.Info("http stopped")
+	// 2. Relay: publish what is committed (bounded), then stop.
+	flushOutbox(relay, cfg.ShutdownTimeout, log)
+	stopRelay()
+	relayWG.Wait()
+	log.Info("outbox relay stopped", "published", relay.Stats().Published)
+	// 3. client, DB, broker: the deferred closes, in reverse order.
+	return runErr
+}
+
+// flushOutbox waits until the outbox is empty, the relay stopped being able
+// to publish, or timeout passed. Rows left are published on the next start.
+func flushOutbox(relay *outbox.Relay, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n, err := relay.Backlog(ctx)
+		if err == nil && n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			log.Warn("outbox not empty at shutdown; it will be published on the next start", "backlog", n, "err", err)
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func writeRuntime(path string, rt Runtime) error {
+	b, err := json.MarshalIndent(rt, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
