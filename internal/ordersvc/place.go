@@ -166,7 +166,7 @@ func (s *Service) replay(ctx context.Context, q queryRower, key, hash string) (P
 	if err != nil {
 		// The key row and the order commit together; a key without its
 		// order is a broken invariant, not a client error.
-		return PlaceResult{}, true, fmt.Errorf("ordersvc: idempotency key %q: order %s: %w", clip(key), orderID, errors.Unwrap(err))
+		return PlaceResult{}, true, fmt.Errorf("ordersvc: idempotency key %q names order %s, which cannot be read: %v", clip(key), orderID, err)
 	}
 	return PlaceResult{
 		OrderID:          orderID,
