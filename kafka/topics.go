@@ -170,6 +170,24 @@ func DeadLetterTopicSpec(group string, partitions int32, replicationFactor int16
 	return boundedSpec(DeadLetterTopic(group), partitions, replicationFactor, DeadLetterTopicBytes, DeadLetterTopicRetention)
 }
 
+// ReplayPrefix starts the name of every replay topic; see ReplayTopic.
+const ReplayPrefix = "replay."
+
+// ReplayTopic returns the replay topic of a consumer group:
+// "replay.<group>". Only that group consumes it, so a dead letter replayed
+// there reaches the group that failed and no other subscriber.
+func ReplayTopic(group string) string { return ReplayPrefix + group }
+
+// GroupTopicSpecs returns the specs of the per-group topics a consumer group
+// needs besides the topics it reads: its dead-letter topic and its replay
+// topic, both bounded like dead-letter topics.
+func GroupTopicSpecs(group string, partitions int32, replicationFactor int16) []TopicSpec {
+	return []TopicSpec{
+		DeadLetterTopicSpec(group, partitions, replicationFactor),
+		boundedSpec(ReplayTopic(group), partitions, replicationFactor, DeadLetterTopicBytes, DeadLetterTopicRetention),
+	}
+}
+
 // DefaultTopics returns the specs of Causeway's fixed topics (events,
 // orchestrator commands and replies; dead-letter topics come per group
 // from DeadLetterTopicSpec), each with the given partition count and
