@@ -103,16 +103,30 @@ func (c *stmtCache) claim(expected int64, nIDs int) string {
 	kind := claimKind(expected)
 	return c.get(stmtKey{kind, nIDs}, func() string {
 		var sb strings.Builder
-		sb.WriteString(`WITH dup AS (SELECT 1 FROM events WHERE event_id IN (`)
 		first := 3
 		if kind == 'e' {
 			first = 4
 		}
-		placeholders(&sb, first, nIDs)
-		sb.WriteString(`)) `)
+		writeDup(&sb, first, 1, nIDs)
+		sb.WriteByte(' ')
 		writeClaim(&sb, kind)
 		return sb.String()
 	})
+}
+
+// writeDup writes the CTE dup, which has a row when one of the n ids in
+// parameters $first, $first+step, … is stored. It is one unique-index
+// lookup per id: an IN list can get a cached generic plan that scans the
+// table (PostgreSQL plans it while the table is still small).
+func writeDup(sb *strings.Builder, first, step, n int) {
+	sb.WriteString(`WITH dup AS (SELECT 1 WHERE `)
+	for i := range n {
+		if i > 0 {
+			sb.WriteString(` OR `)
+		}
+		sb.WriteString(`EXISTS (SELECT 1 FROM events WHERE event_id = $` + strconv.Itoa(first+i*step) + `)`)
+	}
+	sb.WriteByte(')')
 }
 
 // writeClaim writes the version claim proper; it refers to a CTE named dup.
@@ -156,14 +170,8 @@ func (c *stmtCache) appendPG(expected int64, n int) string {
 		writeClaim(&claim, kind)
 		claimSQL := strings.ReplaceAll(claim.String(), "$3", "$4")
 		var sb strings.Builder
-		sb.WriteString(`WITH dup AS (SELECT 1 FROM events WHERE event_id IN (`)
-		for i := range n {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString("$" + strconv.Itoa(first+i*pgRowParams))
-		}
-		sb.WriteString(`)), s AS (`)
+		writeDup(&sb, first, pgRowParams, n)
+		sb.WriteString(`, s AS (`)
 		sb.WriteString(claimSQL)
 		sb.WriteString(`), p AS (UPDATE event_positions SET position = position + CAST($2 AS BIGINT) ` +
 			`WHERE id = 1 AND EXISTS (SELECT 1 FROM s) RETURNING position), ` +
