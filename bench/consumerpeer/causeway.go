@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/sqldb"
@@ -48,11 +47,11 @@ func (h *Harness) RunCauseway(ctx context.Context, db *sqldb.DB, group string) (
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	start := time.Now()
+	p.begin()
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(runCtx) }()
 	werr := p.wait(ctx)
-	res := p.result(start)
+	res := p.result()
 	cancel()
 	if err := <-runErr; err != nil {
 		werr = errors.Join(werr, err)

@@ -125,6 +125,7 @@ func BenchmarkConsumerPeer(b *testing.B) {
 		h.Events, h.Keys, h.Partitions, h.AvgRecordBytes, h.ProduceRate)
 
 	rates := map[string]float64{}
+	cpus := map[string]float64{}
 	run := 0
 	for _, s := range sides() {
 		b.Run(s.name, func(b *testing.B) {
@@ -136,6 +137,7 @@ func BenchmarkConsumerPeer(b *testing.B) {
 				total.Elapsed += res.Elapsed
 				total.FirstToLast += res.FirstToLast
 				total.Startup += res.Startup
+				total.CPU += res.CPU
 				total.OutOfOrder += res.OutOfOrder
 				total.Duplicates += res.Duplicates
 				total.MeanBatch += res.MeanBatch / float64(b.N)
@@ -148,6 +150,11 @@ func BenchmarkConsumerPeer(b *testing.B) {
 			}
 			b.ReportMetric(float64(total.OutOfOrder), "out-of-order")
 			b.ReportMetric(float64(total.Startup.Milliseconds())/float64(b.N), "startup-ms")
+			if total.CPU > 0 {
+				cpu := float64(total.CPU.Microseconds()) / float64(total.Handled)
+				cpus[s.name] = cpu
+				b.ReportMetric(cpu, "cpu-us/event")
+			}
 			b.ReportMetric(float64(total.Duplicates), "dups")
 			if total.MeanBatch > 0 {
 				b.ReportMetric(total.MeanBatch, "events/tx")
@@ -157,7 +164,11 @@ func BenchmarkConsumerPeer(b *testing.B) {
 	if w := rates["watermill"]; w > 0 {
 		for _, name := range []string{"raw", "naive", "franzbatch", "causeway"} {
 			if r, ok := rates[name]; ok {
-				fmt.Printf("consumerpeer: %s/watermill = %.2fx (%.0f vs %.0f events/s)\n", name, r/w, r, w)
+				fmt.Printf("consumerpeer: %s/watermill = %.2fx (%.0f vs %.0f events/s)", name, r/w, r, w)
+				if c, wc := cpus[name], cpus["watermill"]; c > 0 && wc > 0 {
+					fmt.Printf("; CPU per event %.2fx less (%.0f vs %.0f µs)", wc/c, c, wc)
+				}
+				fmt.Println()
 			}
 		}
 	}

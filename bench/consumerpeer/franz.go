@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/causeway-dev/causeway/sqldb"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,7 +31,7 @@ func (h *Harness) RunRaw(ctx context.Context, group string) (Result, error) {
 	p := newProgress(h.Events)
 	last := make(map[string]int, h.Keys)
 	ooo := 0
-	start := time.Now()
+	p.begin()
 	for p.count() < h.Events {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -52,7 +51,7 @@ func (h *Harness) RunRaw(ctx context.Context, group string) (Result, error) {
 		})
 		p.add(n)
 	}
-	res := p.result(start)
+	res := p.result()
 	res.OutOfOrder = ooo
 	return res, nil
 }
@@ -83,7 +82,7 @@ func (h *Harness) RunNaive(ctx context.Context, db *sqldb.DB, group string) (Res
 	defer cl.Close()
 	p := newProgress(h.Events)
 	dups := 0
-	start := time.Now()
+	p.begin()
 	for p.count() < h.Events {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -119,7 +118,7 @@ func (h *Harness) RunNaive(ctx context.Context, db *sqldb.DB, group string) (Res
 		}
 		cl.AllowRebalance()
 	}
-	res := p.result(start)
+	res := p.result()
 	res.Duplicates = dups
 	return res, nil
 }
@@ -162,7 +161,7 @@ func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string)
 		dups int
 		txs  int
 	)
-	start := time.Now()
+	p.begin()
 	for p.count() < h.Events {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -225,7 +224,7 @@ func (h *Harness) RunFranzBatch(ctx context.Context, db *sqldb.DB, group string)
 		}
 		cl.AllowRebalance()
 	}
-	res := p.result(start)
+	res := p.result()
 	res.Duplicates = dups
 	if txs > 0 {
 		res.MeanBatch = float64(res.Handled+dups) / float64(txs)

@@ -85,11 +85,11 @@ func (h *Harness) RunWatermill(ctx context.Context, db *sqldb.DB, group string) 
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	start := time.Now()
+	p.begin()
 	runErr := make(chan error, 1)
 	go func() { runErr <- router.Run(runCtx) }()
 	werr := p.wait(ctx)
-	res := p.result(start)
+	res := p.result()
 	cancel()
 	cerr := router.Close()
 	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
