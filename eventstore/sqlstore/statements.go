@@ -117,8 +117,21 @@ func (c *stmtCache) claim(expected int64, nIDs int) string {
 // writeDup writes the CTE dup, which has a row when one of the n ids in
 // parameters $first, $first+step, … is stored. It is one unique-index
 // lookup per id: an IN list can get a cached generic plan that scans the
-// table (PostgreSQL plans it while the table is still small).
+// table (PostgreSQL plans it while the table is still small). Above
+// maxCachedN ids (rare, uncached shapes) it is an IN list, as SQLite limits
+// the depth of an expression.
 func writeDup(sb *strings.Builder, first, step, n int) {
+	if n > maxCachedN {
+		sb.WriteString(`WITH dup AS (SELECT 1 FROM events WHERE event_id IN (`)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(`$` + strconv.Itoa(first+i*step))
+		}
+		sb.WriteString(`))`)
+		return
+	}
 	sb.WriteString(`WITH dup AS (SELECT 1 WHERE `)
 	for i := range n {
 		if i > 0 {
