@@ -21,8 +21,15 @@
 //     no row returned means a conflict or a duplicate, which a second query
 //     sorts out (conflict with the actual version, an exact repeat returning
 //     the original result, or ErrDuplicateEvent);
-//  2. claim the positions: UPDATE event_positions SET position = position + n;
+//  2. claim the positions: UPDATE event_positions SET position = position + n
+//     (on SQLite: read MAX(position));
 //  3. insert the events with one multi-row INSERT (chunks of 500).
+//
+// On PostgreSQL an append of up to 500 events without outbox rows runs the
+// three steps as one statement (data-modifying CTEs), so Append costs one
+// round trip; with outbox rows the claim runs first, then outbox.Enqueue,
+// then steps 2 and 3, so neither a conflict nor an exact repeat writes an
+// outbox row.
 //
 // # Gap-free ReadAll
 //
@@ -30,7 +37,8 @@
 // so positions are handed out in the order transactions commit and a
 // rolled-back transaction gives its positions back: the log is dense and a
 // reader polling ReadAll(lastSeen) can never see position p+1 before p.
-// On SQLite the single writer gives this for free. On PostgreSQL it
+// On SQLite the single writer gives this for free, so there step 2 just
+// reads MAX(position) and event_positions stays unused. On PostgreSQL it
 // serialises the tail of all appending transactions (like a
 // pg_advisory_xact_lock taken right before the insert would, but without
 // the holes a sequence leaves on rollback): the lock is taken as late as

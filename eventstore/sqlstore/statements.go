@@ -18,7 +18,11 @@ const (
 		`correlation_id, causation_id, source, recorded_at_us`
 
 	sqlClaimPositions = `UPDATE event_positions SET position = position + CAST($1 AS BIGINT) WHERE id = 1 RETURNING position`
-	sqlStreamVersion  = `SELECT version FROM event_streams WHERE stream_id = $1`
+	// sqliteClaimPositions reads the last position instead of counting it in
+	// event_positions: SQLite's single writer already serialises appends,
+	// and a read dirties no page.
+	sqliteClaimPositions = `SELECT COALESCE(MAX(position), 0) + CAST($1 AS BIGINT) FROM events`
+	sqlStreamVersion     = `SELECT version FROM event_streams WHERE stream_id = $1`
 
 	sqlLoad     = `SELECT ` + selectColumns + ` FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`
 	sqlLoadAt   = `SELECT ` + selectColumns + ` FROM events WHERE stream_id = $1 AND timestamp_us <= $2 ORDER BY version`

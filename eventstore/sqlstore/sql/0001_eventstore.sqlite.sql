@@ -1,6 +1,7 @@
 -- The event store. Times are Unix microseconds (INTEGER) on both databases.
--- events: the global log. position is dense and assigned in commit order
--- from event_positions; INTEGER PRIMARY KEY makes it the rowid.
+-- events: the global log. position is dense and assigned in commit order:
+-- the single writer appends MAX(position)+1…; INTEGER PRIMARY KEY makes it
+-- the rowid.
 CREATE TABLE events (
 	position       INTEGER PRIMARY KEY,
 	stream_id      TEXT    NOT NULL,
@@ -24,13 +25,6 @@ CREATE TABLE event_streams (
 	stream_id TEXT    PRIMARY KEY,
 	version   INTEGER NOT NULL
 ) WITHOUT ROWID;
--- The last assigned global position (one row). Updating it is the lock that
--- makes positions commit in order; a rollback gives the positions back.
-CREATE TABLE event_positions (
-	id       INTEGER PRIMARY KEY CHECK (id = 1),
-	position INTEGER NOT NULL
-);
-INSERT INTO event_positions (id, position) VALUES (1, 0);
 CREATE TABLE event_snapshots (
 	stream_id     TEXT    PRIMARY KEY,
 	version       INTEGER NOT NULL,
