@@ -19,7 +19,7 @@ func Dedup(group string) Middleware {
 	const q = `INSERT INTO consumer_processed (group_name, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *Message) error {
-			res, err := tx.ExecContext(ctx, q, group, m.Envelope.EventID, time.Now().UnixMilli())
+			res, err := execCached(ctx, tx, q, group, m.Envelope.EventID, time.Now().UnixMilli())
 			if err != nil {
 				return fmt.Errorf("consumer: dedup insert: %w", err)
 			}

@@ -269,6 +269,7 @@ func (w *worker) runLane(items []*item) {
 		}
 	}
 	err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		ctx := withStmtCache(ctx, tx)
 		clear(res)
 		parkedKeys, err := parkedAmong(ctx, tx, r.group, keys)
 		if err != nil {
@@ -347,16 +348,16 @@ func (w *worker) runLane(items []*item) {
 // the handler's error (its writes are rolled back); err is a database
 // error that dooms the whole transaction.
 func (r *Runner) handleInSavepoint(ctx context.Context, tx *sqldb.Tx, m *Message) (herr, err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT causeway_record`); err != nil {
+	if _, err := execCached(ctx, tx, `SAVEPOINT causeway_record`); err != nil {
 		return nil, fmt.Errorf("consumer: savepoint: %w", err)
 	}
 	herr = r.handler.Handle(ctx, tx, m)
 	if herr != nil {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT causeway_record`); err != nil {
+		if _, err := execCached(ctx, tx, `ROLLBACK TO SAVEPOINT causeway_record`); err != nil {
 			return herr, fmt.Errorf("consumer: rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT causeway_record`); err != nil {
+	if _, err := execCached(ctx, tx, `RELEASE SAVEPOINT causeway_record`); err != nil {
 		return herr, fmt.Errorf("consumer: release savepoint: %w", err)
 	}
 	return herr, nil
