@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ var benchBroker = sync.OnceValues(func() (string, error) {
 	}
 	return addr, nil
 })
+
+// benchGroupSeq makes every iteration of every run use a fresh group.
+var benchGroupSeq atomic.Int64
 
 var benchMigs = []sqldb.Migration{{
 	Component: "consumerbench", Version: 1,
@@ -121,7 +125,7 @@ func BenchmarkPipeline(b *testing.B) {
 		h := consumer.HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *consumer.Message) error {
 			return benchEffect(ctx, tx, m.Key, m.Envelope.EventID, m.Value)
 		})
-		r, err := consumer.New(db, codec, fmt.Sprintf("bench-pipeline-%d", i), []string{benchTopic}, h,
+		r, err := consumer.New(db, codec, fmt.Sprintf("bench-pipeline-%d", benchGroupSeq.Add(1)), []string{benchTopic}, h,
 			consumer.WithKafkaOpts(kgo.SeedBrokers(addr)))
 		if err != nil {
 			b.Fatal(err)
@@ -179,7 +183,7 @@ func BenchmarkRawConsume(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		groupConsume(b, fmt.Sprintf("bench-raw-%d", i), func([]*kgo.Record) error { return nil })
+		groupConsume(b, fmt.Sprintf("bench-raw-%d", benchGroupSeq.Add(1)), func([]*kgo.Record) error { return nil })
 	}
 	reportRate(b, start)
 }
@@ -196,7 +200,7 @@ func BenchmarkNaiveTxPerEvent(b *testing.B) {
 		b.StopTimer()
 		db := benchDB(b)
 		b.StartTimer()
-		group := fmt.Sprintf("bench-naive-%d", i)
+		group := fmt.Sprintf("bench-naive-%d", benchGroupSeq.Add(1))
 		ctx := context.Background()
 		groupConsume(b, group, func(recs []*kgo.Record) error {
 			for _, rec := range recs {
