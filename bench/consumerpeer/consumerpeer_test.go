@@ -11,6 +11,7 @@ import (
 
 	"github.com/causeway-dev/causeway/bench/consumerpeer"
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // side is one contender: run consumes the whole topic in group and, when it
@@ -38,6 +39,9 @@ func sides() []side {
 		}},
 		{name: "causeway", useDB: true, extra: consumerpeer.CausewayMigrations(), run: func(ctx context.Context, h *consumerpeer.Harness, db *sqldb.DB, g string) (consumerpeer.Result, error) {
 			return h.RunCauseway(ctx, db, g)
+		}},
+		{name: "causeway-fetch128k", useDB: true, extra: consumerpeer.CausewayMigrations(), run: func(ctx context.Context, h *consumerpeer.Harness, db *sqldb.DB, g string) (consumerpeer.Result, error) {
+			return h.RunCauseway(ctx, db, g, kgo.FetchMaxPartitionBytes(consumerpeer.CausewayTunedFetchBytes))
 		}},
 	}
 }
@@ -162,7 +166,7 @@ func BenchmarkConsumerPeer(b *testing.B) {
 		})
 	}
 	if w := rates["watermill"]; w > 0 {
-		for _, name := range []string{"raw", "naive", "franzbatch", "causeway"} {
+		for _, name := range []string{"raw", "naive", "franzbatch", "causeway", "causeway-fetch128k"} {
 			if r, ok := rates[name]; ok {
 				fmt.Printf("consumerpeer: %s/watermill = %.2fx (%.0f vs %.0f events/s)", name, r/w, r, w)
 				if c, wc := cpus[name], cpus["watermill"]; c > 0 && wc > 0 {
