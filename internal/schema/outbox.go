@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,7 +9,25 @@ import (
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/sqldb"
 )
+
+// Emit writes data (one of this package's structs) as an event with md to
+// the outbox inside tx, keyed by orderID: the only way services publish.
+func Emit(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, md event.Metadata, orderID string, data any) error {
+	env, err := New(data, md)
+	if err != nil {
+		return err
+	}
+	msg, err := Message(codec, env, orderID)
+	if err != nil {
+		return err
+	}
+	if err := outbox.Enqueue(ctx, tx, msg); err != nil {
+		return fmt.Errorf("schema: emit %s: %w", env.EventType, err)
+	}
+	return nil
+}
 
 // Message builds the outbox message of env (an event of this package) on
 // its topic, keyed by orderId: the envelope as JSON for value and the

@@ -1,0 +1,206 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/schema"
+	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+// Component is the migration component of the inventory tables.
+const Component = "inventory"
+
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+// ErrStockChanged: a guarded stock update found less than Plan saw (a
+// concurrent writer on PostgreSQL). The handler's transaction rolls back
+// to its savepoint and the event is retried.
+var ErrStockChanged = errors.New("inventory: stock changed under the reservation")
+
+// Migrations returns the inventory tables' schema changes.
+func Migrations() []sqldb.Migration {
+	b, err := sqlFS.ReadFile("sql/0001_inventory.sql")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return []sqldb.Migration{{Component: Component, Version: 1, SQLite: string(b), Postgres: string(b)}}
+}
+
+// Migrate applies everything the inventory database needs and seeds the
+// stock of cat's products that are not there yet (existing stock is
+// never reset, so a restart keeps reservations).
+func Migrate(ctx context.Context, db *sqldb.DB, cat *catalog.Catalog) error {
+	if err := db.Migrate(ctx, consumer.Migrations(), outbox.Migrations(), Migrations()); err != nil {
+		return fmt.Errorf("inventory: migrate: %w", err)
+	}
+	return db.InTx(ctx, func(tx *sqldb.Tx) error {
+		for _, p := range cat.Products() {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inventory_stock (product_id, initial, available, reserved)
+				VALUES ($1, $2, $2, 0) ON CONFLICT (product_id) DO NOTHING`, p.ID, p.Stock); err != nil {
+				return fmt.Errorf("inventory: seed %s: %w", p.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Level is the stock of one product.
+type Level struct {
+	Initial, Available, Reserved int64
+}
+
+// Levels returns the stock of every product.
+func Levels(ctx context.Context, db *sqldb.DB) (map[string]Level, error) {
+	rows, err := db.Read.QueryContext(ctx, `SELECT product_id, initial, available, reserved FROM inventory_stock`)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: levels: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Level{}
+	for rows.Next() {
+		var id string
+		var l Level
+		if err := rows.Scan(&id, &l.Initial, &l.Available, &l.Reserved); err != nil {
+			return nil, fmt.Errorf("inventory: levels: %w", err)
+		}
+		out[id] = l
+	}
+	return out, rows.Err()
+}
+
+// Statuses counts orders per reservation status (for checks and tests).
+func Statuses(ctx context.Context, db *sqldb.DB) (map[Status]int, error) {
+	rows, err := db.Read.QueryContext(ctx, `SELECT status, COUNT(*) FROM inventory_orders GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: statuses: %w", err)
+	}
+	defer rows.Close()
+	out := map[Status]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("inventory: statuses: %w", err)
+		}
+		out[Status(s)] = n
+	}
+	return out, rows.Err()
+}
+
+func forUpdate(d sqldb.Dialect) string {
+	if d == sqldb.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// loadOrder creates the order's row if needed and reads it, locked.
+func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time) (Order, error) {
+	if _, err := consumer.Exec(ctx, tx, `INSERT INTO inventory_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
+		ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
+		return Order{}, fmt.Errorf("inventory: order %s: %w", orderID, err)
+	}
+	o := Order{OrderID: orderID}
+	var items sql.NullString
+	var status, cause string
+	err := tx.QueryRowContext(ctx, `SELECT user_id, items, paid_event, paid_corr, undo_event, undo_corr, undo_cause, status
+		FROM inventory_orders WHERE order_id = $1`+forUpdate(tx.Dialect), orderID).
+		Scan(&o.UserID, &items, &o.Paid.EventID, &o.Paid.CorrelationID, &o.Undo.EventID, &o.Undo.CorrelationID, &cause, &status)
+	if err != nil {
+		return Order{}, fmt.Errorf("inventory: load order %s: %w", orderID, err)
+	}
+	if items.Valid {
+		if err := json.Unmarshal([]byte(items.String), &o.Items); err != nil {
+			return Order{}, fmt.Errorf("inventory: order %s items: %w", orderID, err)
+		}
+		if o.Items == nil {
+			o.Items = []schema.Line{}
+		}
+	}
+	o.Status, o.UndoCause = Status(status), schema.Cause(cause)
+	return o, nil
+}
+
+func saveOrder(ctx context.Context, tx *sqldb.Tx, o Order, now time.Time) error {
+	var items any
+	if o.Items != nil {
+		b, err := json.Marshal(o.Items)
+		if err != nil {
+			return fmt.Errorf("inventory: order %s items: %w", o.OrderID, err)
+		}
+		items = string(b)
+	}
+	_, err := consumer.Exec(ctx, tx, `UPDATE inventory_orders SET user_id = $2, items = $3, paid_event = $4, paid_corr = $5,
+		undo_event = $6, undo_corr = $7, undo_cause = $8, status = $9, updated_at = $10 WHERE order_id = $1`,
+		o.OrderID, o.UserID, items, o.Paid.EventID, o.Paid.CorrelationID, o.Undo.EventID, o.Undo.CorrelationID,
+		string(o.UndoCause), string(o.Status), now.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("inventory: save order %s: %w", o.OrderID, err)
+	}
+	return nil
+}
+
+// available reads the available stock of the lines' products, locking
+// the rows on PostgreSQL (in product order).
+func available(ctx context.Context, tx *sqldb.Tx, lines []schema.Line) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(lines) == 0 {
+		return out, nil
+	}
+	var sb strings.Builder
+	args := make([]any, len(lines))
+	sb.WriteString(`SELECT product_id, available FROM inventory_stock WHERE product_id IN (`)
+	for i, l := range lines {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("$" + strconv.Itoa(i+1))
+		args[i] = l.ProductID
+	}
+	sb.WriteString(`) ORDER BY product_id` + forUpdate(tx.Dialect))
+	rows, err := tx.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: read stock: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("inventory: read stock: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// move moves quantity of each line from available to reserved (sign +1)
+// or back (sign -1), guarded so that neither goes negative.
+func move(ctx context.Context, tx *sqldb.Tx, lines []schema.Line, sign int64) error {
+	for _, l := range lines {
+		q := sign * int64(l.Quantity)
+		res, err := consumer.Exec(ctx, tx, `UPDATE inventory_stock SET available = available - $2, reserved = reserved + $2
+			WHERE product_id = $1 AND available - $2 >= 0 AND reserved + $2 >= 0`, l.ProductID, q)
+		if err != nil {
+			return fmt.Errorf("inventory: move %d of %s: %w", q, l.ProductID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("inventory: move %d of %s: %w", q, l.ProductID, err)
+		} else if n != 1 {
+			return fmt.Errorf("%w: %s, %d", ErrStockChanged, l.ProductID, q)
+		}
+	}
+	return nil
+}
