@@ -7,6 +7,7 @@ import (
 
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/eventstore"
+	"github.com/causeway-dev/causeway/sqldb"
 )
 
 // Load implements eventstore.Store.
@@ -113,6 +114,23 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	return recs, nil
+}
+
+// LoadTx is Load inside tx: it sees the transaction's own uncommitted
+// appends, so a consumer that handles several events of one stream in one
+// transaction (AppendTx) reads its own writes.
+func (s *Store) LoadTx(ctx context.Context, tx *sqldb.Tx, streamID string, afterVersion int64) ([]eventstore.Record, error) {
+	if streamID == "" || afterVersion < 0 {
+		return nil, fmt.Errorf("%w: load stream %q after version %d", eventstore.ErrInvalid, streamID, afterVersion)
+	}
+	recs, err := s.query(ctx, tx, sqlLoad, streamID, afterVersion)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: load %q: %w", streamID, err)
+	}
+	if len(recs) == 0 && afterVersion == 0 {
+		return nil, fmt.Errorf("%w: %q", eventstore.ErrNotFound, streamID)
 	}
 	return recs, nil
 }

@@ -139,3 +139,31 @@ func TestLargeAppendIsChunked(t *testing.T) {
 		}
 	})
 }
+
+func TestLoadTxSeesOwnAppends(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		db := open(t, sqlstore.Migrations())
+		s := sqlstore.New(db)
+		t.Cleanup(func() { s.Close() })
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if _, err := s.LoadTx(ctx, tx, "order-9", 0); !errors.Is(err, eventstore.ErrNotFound) {
+				t.Errorf("LoadTx of a new stream: got %v, want ErrNotFound", err)
+			}
+			if _, err := s.AppendTx(ctx, tx, "order-9", eventstore.NoStream, testEvents(3)); err != nil {
+				return err
+			}
+			recs, err := s.LoadTx(ctx, tx, "order-9", 1)
+			if err != nil {
+				return err
+			}
+			if got, want := len(recs), 2; got != want {
+				t.Errorf("LoadTx after version 1: got %d records, want %d", got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
