@@ -11,7 +11,8 @@ import "sync/atomic"
 // Stats are the runner's cumulative counters.
 type Stats struct {
 	// Handled counts records handled (or skipped as duplicates) in
-	// committed transactions, including replayed and drained ones.
+	// committed partition-batch transactions (replayed and drained records
+	// are counted in Replays, not here).
 	Handled int64
 	// Parked counts records parked behind a dead letter of their key.
 	Parked int64
