@@ -29,5 +29,10 @@ func Migrations() []sqldb.Migration {
 		Version:   1,
 		SQLite:    mustSQL("0001_eventstore.sqlite.sql"),
 		Postgres:  mustSQL("0001_eventstore.postgres.sql"),
+	}, {
+		Component: Component,
+		Version:   2,
+		SQLite:    mustSQL("0002_eventstore.sqlite.sql"),
+		Postgres:  mustSQL("0002_eventstore.postgres.sql"),
 	}}
 }

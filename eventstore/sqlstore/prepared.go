@@ -57,7 +57,7 @@ func (s *Store) prepare(ctx context.Context, b *batch) {
 	if s.db.Dialect != sqldb.SQLite || len(b.rows) > maxCachedN {
 		return
 	}
-	for _, q := range []string{s.stmts.claim(b.expected, len(b.ids)), s.claimPositionsSQL(), s.stmts.insert(len(b.rows))} {
+	for _, q := range []string{sqliteStreamVersion, s.stmts.appendSQLite(len(b.rows))} {
 		s.prep.mu.Lock()
 		_, ok := s.prep.m[q]
 		s.prep.mu.Unlock()

@@ -18,11 +18,7 @@ const (
 		`correlation_id, causation_id, source, recorded_at_us`
 
 	sqlClaimPositions = `UPDATE event_positions SET position = position + CAST($1 AS BIGINT) WHERE id = 1 RETURNING position`
-	// sqliteClaimPositions reads the last position instead of counting it in
-	// event_positions: SQLite's single writer already serialises appends,
-	// and a read dirties no page.
-	sqliteClaimPositions = `SELECT COALESCE(MAX(position), 0) + CAST($1 AS BIGINT) FROM events`
-	sqlStreamVersion     = `SELECT version FROM event_streams WHERE stream_id = $1`
+	sqlStreamVersion  = `SELECT version FROM event_streams WHERE stream_id = $1`
 
 	sqlLoad     = `SELECT ` + selectColumns + ` FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version`
 	sqlLoadAt   = `SELECT ` + selectColumns + ` FROM events WHERE stream_id = $1 AND timestamp_us <= $2 ORDER BY version`
@@ -47,7 +43,7 @@ type stmtCache struct{ m sync.Map }
 const maxCachedN = 64
 
 type stmtKey struct {
-	kind byte // 'i' insert, 'a'/'n'/'e' claim Any/NoStream/exact, 'A'/'N'/'E' one-statement append, 'r' records by id
+	kind byte // 'i' insert, 'a'/'n'/'e' claim Any/NoStream/exact, 'A'/'N'/'E' one-statement append, 'r' records by id, 'd' any stored, 's' SQLite append
 	n    int
 }
 
@@ -204,6 +200,45 @@ func (c *stmtCache) appendPG(expected int64, n int) string {
 				i+1, a, a+1, a+2, a+3, a+4, a+5, a+6, a+7)
 		}
 		sb.WriteString(`) AS v(k, id, typ, ver, ts, data, corr, caus, src)) SELECT s.version, p.position FROM s, p`)
+		return sb.String()
+	})
+}
+
+// anyStored returns the SELECT that tells whether one of n ids ($1…$n) is
+// stored.
+func (c *stmtCache) anyStored(n int) string {
+	return c.get(stmtKey{'d', n}, func() string {
+		var sb strings.Builder
+		writeDup(&sb, 1, 1, n)
+		sb.WriteString(` SELECT EXISTS (SELECT 1 FROM dup)`)
+		return sb.String()
+	})
+}
+
+// sqliteRowParams is the number of parameters per event of appendSQLite.
+const sqliteRowParams = 8
+
+// appendSQLite returns SQLite's one-statement append of n events: $1
+// stream, $2 recorded-at, $3 expected version, then sqliteRowParams per
+// event (id, type, version, timestamp, data, correlation, causation,
+// source). It inserts the events at versions $3+1… if the stream is at
+// version $3 (else nothing); positions are the rowids SQLite assigns,
+// MAX(position)+1… The UNIQUE(event_id) constraint rejects a stored id.
+func (c *stmtCache) appendSQLite(n int) string {
+	return c.get(stmtKey{'s', n}, func() string {
+		var sb strings.Builder
+		sb.WriteString(`WITH h(v) AS (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1), ` +
+			`x(k, id, typ, ver, ts, data, corr, caus, src) AS (VALUES `)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			a := 4 + i*sqliteRowParams
+			fmt.Fprintf(&sb, `(%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)`, i+1, a, a+1, a+2, a+3, a+4, a+5, a+6, a+7)
+		}
+		sb.WriteString(`) INSERT INTO events (stream_id, version, event_id, event_type, event_version, timestamp_us, data, ` +
+			`correlation_id, causation_id, source, recorded_at_us) ` +
+			`SELECT $1, h.v + x.k, x.id, x.typ, x.ver, x.ts, x.data, x.corr, x.caus, x.src, $2 FROM h, x WHERE h.v = $3 ORDER BY x.k`)
 		return sb.String()
 	})
 }

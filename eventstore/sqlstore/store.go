@@ -135,10 +135,13 @@ func (s *Store) AppendTx(ctx context.Context, tx *sqldb.Tx, streamID string, exp
 const maxClaimAttempts = 3
 
 func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, o eventstore.AppendOptions) (eventstore.AppendResult, error) {
+	if s.db.Dialect == sqldb.SQLite {
+		return s.appendSQLite(ctx, tx, b, o)
+	}
 	if s.oneStatement(b) && len(o.Outbox) == 0 {
 		return s.appendOneStatement(ctx, tx, b)
 	}
-	// With outbox rows, the claim comes first: a conflict or an exact
+	// PostgreSQL. With outbox rows, the claim comes first: a conflict or an exact
 	// repeat must write no outbox row; then the rows; then the positions.
 	n := int64(len(b.rows))
 	var version int64
@@ -165,7 +168,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, o eventsto
 	// Claim the positions last: from here to commit, all appenders of the
 	// database wait for this transaction.
 	var last int64
-	if err := s.txStmt(ctx, tx, s.claimPositionsSQL()).QueryRowContext(ctx, n).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, sqlClaimPositions, n).Scan(&last); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: claim positions: %w", b.stream, err)
 	}
 	first := last - n + 1
@@ -184,15 +187,6 @@ func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, o eventsto
 		}
 	}
 	return eventstore.AppendResult{Version: version, FirstPosition: first, LastPosition: last}, nil
-}
-
-// claimPositionsSQL returns the statement that reserves positions and
-// returns the last one (see the package doc).
-func (s *Store) claimPositionsSQL() string {
-	if s.db.Dialect == sqldb.SQLite {
-		return sqliteClaimPositions
-	}
-	return sqlClaimPositions
 }
 
 func errClaim(b *batch, attempts int) error {
