@@ -10,15 +10,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/httpapi"
-	"github.com/causeway-dev/causeway/internal/ordersvc"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/outbox"
-	"github.com/causeway-dev/causeway/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -98,11 +95,12 @@ func newUpCmd() *cobra.Command {
 		Use:   "up",
 		Short: "Run every service in one process, with the embedded broker and SQLite",
 		Long: `Run Causeway on one machine: the embedded Kafka-protocol broker (persisted under
-DATA-DIR/broker), the order service with its SQLite database (DATA-DIR/order.db),
-its outbox relay, and the HTTP API. Ctrl-C stops cleanly: the HTTP server drains,
-the relay publishes what is committed, then the client, the database and the
-broker close. Running it again on the same --data-dir resumes where it stopped
-(outbox rows not yet published are published).
+DATA-DIR/broker), the order, payment, inventory and shipping services, each with
+its SQLite database (DATA-DIR/<service>.db), its consumer group and its outbox
+relay, running the choreography saga, and the HTTP API. Ctrl-C stops cleanly:
+the HTTP server drains, the consumers finish and commit, the relays publish what
+is committed, then the clients, the databases and the broker close. Running it
+again on the same --data-dir resumes where it stopped: sagas in flight go on.
 
 Once listening it writes the bound addresses to DATA-DIR/` + RuntimeFile + `.
 
@@ -130,8 +128,8 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 }
 
 // runUp runs until ctx is done, then drains and stops in order: HTTP, the
-// outbox relay (after it flushed what it can), the Kafka client, the
-// database, the broker.
+// consumers, the outbox relays (after they flushed what they can), the
+// Kafka clients, the databases, the broker.
 func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 	cat := catalog.Default()
 	if cfg.Catalog != "" {
@@ -145,11 +143,13 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 	runtimePath := filepath.Join(cfg.DataDir, RuntimeFile)
 	_ = os.Remove(runtimePath) // stale from a killed run
 
-	// Broker.
+	// Broker, with every topic and each group's dead-letter and replay
+	// topics.
 	bopts := []kafka.BrokerOpt{
 		kafka.WithAddr(cfg.KafkaAddr),
 		kafka.WithDataDir(filepath.Join(cfg.DataDir, "broker")),
 		kafka.WithLogger(log.With("component", "broker")),
+		kafka.WithTopics(platformTopics(kafka.DefaultPartitions)...),
 	}
 	if cfg.SyncWrites {
 		bopts = append(bopts, kafka.WithSyncWrites())
@@ -163,60 +163,26 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 		log.Info("broker closed")
 	}()
 
-	// Order service database.
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "order.db"), sqlite.SyncWrites(cfg.SyncWrites))
-	if err != nil {
-		return fmt.Errorf("up: order db: %w", err)
-	}
-	defer func() {
-		if cerr := db.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("up: close order db: %w", cerr))
-		}
-		log.Info("order db closed")
-	}()
-	if err := ordersvc.Migrate(ctx, db); err != nil {
-		return fmt.Errorf("up: %w", err)
-	}
-	svc, err := ordersvc.New(db, cat, ordersvc.WithLogger(log.With("service", "order")))
+	// Services: a SQLite file, a consumer runner and an outbox relay each.
+	plat, err := openPlatform(ctx, cfg, cat, broker.ClientConfig(), log)
 	if err != nil {
 		return fmt.Errorf("up: %w", err)
 	}
-	defer svc.Close()
-
-	// Outbox relay.
-	ccfg := broker.ClientConfig()
-	ccfg.ClientID = "causeway-order-outbox"
-	client, err := kafka.NewClient(ccfg)
-	if err != nil {
-		return fmt.Errorf("up: kafka client: %w", err)
-	}
 	defer func() {
-		client.Close()
-		log.Info("kafka client closed")
-	}()
-	relay := outbox.NewRelay(db, client, outbox.WithLogger(log.With("component", "order-outbox")))
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRelay()
-	var relayWG sync.WaitGroup
-	relayWG.Go(func() {
-		if err := relay.Run(relayCtx); err != nil {
-			log.Error("outbox relay stopped", "err", err)
+		if cerr := plat.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("up: %w", cerr))
 		}
-	})
+	}()
+	plat.Start(ctx)
 
 	// HTTP.
-	api := httpapi.New(svc, cat,
+	api := httpapi.New(plat.orders, cat,
 		httpapi.WithLogger(log.With("component", "http")),
-		httpapi.WithReadiness(func(context.Context) error {
-			if !relay.Stats().Leader {
-				return errors.New("outbox relay not running")
-			}
-			return nil
-		}))
+		httpapi.WithReadiness(plat.Ready),
+		httpapi.WithStock(plat.Available))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		stopRelay()
-		relayWG.Wait()
+		plat.Drain()
 		return fmt.Errorf("up: http: %w", err)
 	}
 	hs := &http.Server{
@@ -253,12 +219,10 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 	}
 	cancel()
 	log.Info("http stopped")
-	// 2. Relay: publish what is committed (bounded), then stop.
-	flushOutbox(relay, cfg.ShutdownTimeout, log)
-	stopRelay()
-	relayWG.Wait()
-	log.Info("outbox relay stopped", "published", relay.Stats().Published)
-	// 3. client, DB, broker: the deferred closes, in reverse order.
+	// 2. Consumers finish their transactions and commit; relays publish
+	// what is committed (bounded), then stop.
+	plat.Drain()
+	// 3. clients, databases, broker: the deferred closes, in reverse order.
 	return runErr
 }
 

@@ -42,12 +42,20 @@ func WithReadiness(check func(ctx context.Context) error) Option {
 	return optionFunc(func(s *Server) { s.ready = check })
 }
 
+// WithStock makes GET /v1/products show live available stock: stock
+// returns the available quantity per product id (a product it does not
+// list has 0). Without it the catalog's initial stock is shown.
+func WithStock(stock func(ctx context.Context) (map[string]int64, error)) Option {
+	return optionFunc(func(s *Server) { s.stock = stock })
+}
+
 // Server is the HTTP API. It is an http.Handler, safe for concurrent use.
 type Server struct {
 	orders Orders
 	cat    *catalog.Catalog
 	log    *slog.Logger
 	ready  func(ctx context.Context) error
+	stock  func(ctx context.Context) (map[string]int64, error)
 	mux    *http.ServeMux
 }
 

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 
+	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/eventstore/sqlstore"
 	"github.com/causeway-dev/causeway/outbox"
 	"github.com/causeway-dev/causeway/sqldb"
@@ -25,9 +26,10 @@ func Migrations() []sqldb.Migration {
 }
 
 // Migrate applies every migration the order database needs: the event
-// store's, the outbox's and the service's own. It is idempotent.
+// store's, the outbox's, the saga consumer's and the service's own. It is
+// idempotent.
 func Migrate(ctx context.Context, db *sqldb.DB) error {
-	if err := db.Migrate(ctx, sqlstore.Migrations(), outbox.Migrations(), Migrations()); err != nil {
+	if err := db.Migrate(ctx, sqlstore.Migrations(), outbox.Migrations(), consumer.Migrations(), Migrations()); err != nil {
 		return fmt.Errorf("ordersvc: migrate: %w", err)
 	}
 	return nil

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/inventory"
+	"github.com/causeway-dev/causeway/internal/ordersvc"
+	"github.com/causeway-dev/causeway/internal/payment"
+	"github.com/causeway-dev/causeway/internal/schema"
+	"github.com/causeway-dev/causeway/internal/shipping"
+	"github.com/causeway-dev/causeway/kafka"
+	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/sqlite"
+)
+
+// Consumer retry policy of the services. The order service's saga
+// consumer gets a longer budget: an event that arrives before the step it
+// follows (another topic, ErrNotYet) is retried until that step is
+// handled, which after a restart under load can take a few seconds.
+const (
+	serviceMaxAttempts = 8
+	sagaMaxAttempts    = 20
+	retryBase          = 50 * time.Millisecond
+	retryMax           = 2 * time.Second
+)
+
+// Service names: DATA-DIR/<name>.db, and the consumer groups.
+var serviceGroups = []string{ordersvc.SagaGroup, payment.Group, inventory.Group, shipping.Group}
+
+// platformTopics are the topics `up` creates: the fixed ones and each
+// consumer group's dead-letter and replay topics.
+func platformTopics(partitions int32) []kafka.TopicSpec {
+	specs := kafka.DefaultTopics(partitions, -1)
+	for _, g := range serviceGroups {
+		specs = append(specs, kafka.GroupTopicSpecs(g, partitions, -1)...)
+	}
+	return specs
+}
+
+// unit is one service's machinery: its database, its outbox relay (with
+// its producer client) and its consumer runner.
+type unit struct {
+	name   string
+	db     *sqldb.DB
+	client *kgo.Client
+	relay  *outbox.Relay
+	runner *consumer.Runner
+}
+
+// platform is every service of `causeway up`, wired on one broker.
+type platform struct {
+	log    *slog.Logger
+	orders *ordersvc.Service
+	invDB  *sqldb.DB
+	units  []*unit
+
+	runCancel  context.CancelFunc
+	relayStop  context.CancelFunc
+	runnersWG  sync.WaitGroup
+	relaysWG   sync.WaitGroup
+	shutdownTO time.Duration
+}
+
+// openPlatform opens and migrates every service's SQLite file under
+// dataDir and builds its handler, runner and relay. Close undoes it.
+func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg kafka.ClientConfig, log *slog.Logger) (_ *platform, err error) {
+	p := &platform{log: log, shutdownTO: cfg.ShutdownTimeout}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	codec, err := schema.NewCodec()
+	if err != nil {
+		return nil, err
+	}
+	open := func(name string, migrate func(*sqldb.DB) error) (*sqldb.DB, error) {
+		db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, name+".db"), sqlite.SyncWrites(cfg.SyncWrites))
+		if err != nil {
+			return nil, fmt.Errorf("%s db: %w", name, err)
+		}
+		if err := migrate(db); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		return db, nil
+	}
+
+	orderDB, err := open("order", func(db *sqldb.DB) error { return ordersvc.Migrate(ctx, db) })
+	if err != nil {
+		return nil, err
+	}
+	p.units = append(p.units, &unit{name: "order", db: orderDB})
+	if p.orders, err = ordersvc.New(orderDB, cat, ordersvc.WithLogger(log.With("service", "order"))); err != nil {
+		return nil, err
+	}
+	payDB, err := open("payment", func(db *sqldb.DB) error { return payment.Migrate(ctx, db) })
+	if err != nil {
+		return nil, err
+	}
+	p.units = append(p.units, &unit{name: "payment", db: payDB})
+	if p.invDB, err = open("inventory", func(db *sqldb.DB) error { return inventory.Migrate(ctx, db, cat) }); err != nil {
+		return nil, err
+	}
+	p.units = append(p.units, &unit{name: "inventory", db: p.invDB})
+	shipDB, err := open("shipping", func(db *sqldb.DB) error { return shipping.Migrate(ctx, db) })
+	if err != nil {
+		return nil, err
+	}
+	p.units = append(p.units, &unit{name: "shipping", db: shipDB})
+
+	kopts, err := ccfg.Opts()
+	if err != nil {
+		return nil, err
+	}
+	type wiring struct {
+		group    string
+		topics   []string
+		handler  consumer.Handler
+		attempts int
+	}
+	wires := []wiring{
+		{ordersvc.SagaGroup, ordersvc.SagaTopics, p.orders.SagaHandler(), sagaMaxAttempts},
+		{payment.Group, payment.Topics, payment.NewHandler(codec, nil), serviceMaxAttempts},
+		{inventory.Group, inventory.Topics, inventory.NewHandler(codec, nil), serviceMaxAttempts},
+		{shipping.Group, shipping.Topics, shipping.NewHandler(codec, nil), serviceMaxAttempts},
+	}
+	for i, u := range p.units {
+		w := wires[i]
+		c := ccfg
+		c.ClientID = "causeway-" + u.name + "-outbox"
+		if u.client, err = kafka.NewClient(c); err != nil {
+			return nil, fmt.Errorf("%s kafka client: %w", u.name, err)
+		}
+		u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")))
+		u.runner, err = consumer.New(u.db, codec, w.group, w.topics, w.handler,
+			consumer.WithKafkaOpts(append(kopts, kgo.ClientID("causeway-"+w.group))...),
+			consumer.WithLogger(log.With("component", w.group)),
+			consumer.WithMaxAttempts(w.attempts),
+			consumer.WithBackoff(retryBase, retryMax),
+			consumer.WithShutdownTimeout(cfg.ShutdownTimeout))
+		if err != nil {
+			return nil, fmt.Errorf("%s consumer: %w", u.name, err)
+		}
+	}
+	return p, nil
+}
+
+// Start runs every relay and consumer runner in the background.
+func (p *platform) Start(ctx context.Context) {
+	relayCtx, relayStop := context.WithCancel(context.WithoutCancel(ctx))
+	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.relayStop, p.runCancel = relayStop, runCancel
+	for _, u := range p.units {
+		p.relaysWG.Go(func() {
+			if err := u.relay.Run(relayCtx); err != nil {
+				p.log.Error("outbox relay stopped", "service", u.name, "err", err)
+			}
+		})
+		p.runnersWG.Go(func() {
+			if err := u.runner.Run(runCtx); err != nil {
+				p.log.Error("consumer stopped", "service", u.name, "err", err)
+			}
+		})
+	}
+}
+
+// Ready reports whether every relay publishes.
+func (p *platform) Ready(context.Context) error {
+	for _, u := range p.units {
+		if !u.relay.Stats().Leader {
+			return fmt.Errorf("%s outbox relay not running", u.name)
+		}
+	}
+	return nil
+}
+
+// Available returns the live available stock per product.
+func (p *platform) Available(ctx context.Context) (map[string]int64, error) {
+	levels, err := inventory.Levels(ctx, p.invDB)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(levels))
+	for id, l := range levels {
+		out[id] = l.Available
+	}
+	return out, nil
+}
+
+// Drain stops in order: the consumers (each finishes its transaction in
+// flight and commits its offsets), then the relays after they published
+// what is committed (bounded by the shutdown timeout).
+func (p *platform) Drain() {
+	if p.runCancel != nil {
+		p.runCancel()
+		p.runnersWG.Wait()
+		p.log.Info("consumers stopped")
+	}
+	if p.relayStop != nil {
+		for _, u := range p.units {
+			flushOutbox(u.relay, p.shutdownTO, p.log.With("service", u.name))
+		}
+		p.relayStop()
+		p.relaysWG.Wait()
+		p.log.Info("outbox relays stopped")
+	}
+}
+
+// Close closes the clients, the order service and the databases.
+func (p *platform) Close() error {
+	var errs []error
+	for _, u := range p.units {
+		if u.client != nil {
+			u.client.Close()
+		}
+	}
+	if p.orders != nil {
+		errs = append(errs, p.orders.Close())
+	}
+	for _, u := range p.units {
+		if err := u.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s db: %w", u.name, err))
+		}
+	}
+	p.log.Info("databases closed")
+	return errors.Join(errs...)
+}
+
