@@ -237,4 +237,3 @@ func (p *platform) Close() error {
 	p.log.Info("databases closed")
 	return errors.Join(errs...)
 }
-
