@@ -63,7 +63,7 @@ func (s *Store) insertSQLite(ctx context.Context, tx *sqldb.Tx, b *batch, expect
 		args = append(args, ev.EventID, ev.EventType, ev.Version, b.rows[i].timestampUS, string(ev.Data),
 			ev.Metadata.CorrelationID, ev.Metadata.CausationID, ev.Metadata.Source)
 	}
-	r, err := s.txStmt(ctx, tx, s.stmts.appendSQLite(len(b.rows))).ExecContext(ctx, args...)
+	r, err := s.txStmt(ctx, tx, s.sqliteAppendSQL(expected, len(b.rows))).ExecContext(ctx, args...)
 	if err != nil {
 		if isUniqueViolation(err) {
 			// One of the ids is stored. The failed statement changed
@@ -90,6 +90,15 @@ func (s *Store) insertSQLite(ctx context.Context, tx *sqldb.Tx, b *batch, expect
 		return res, false, fmt.Errorf("sqlstore: append to %q: insert: %w", b.stream, err)
 	}
 	return eventstore.AppendResult{FirstPosition: last - n + 1, LastPosition: last}, true, nil
+}
+
+// sqliteAppendSQL returns the one-statement append of n events at version
+// expected.
+func (s *Store) sqliteAppendSQL(expected int64, n int) string {
+	if expected == 0 {
+		return s.stmts.appendNewSQLite(n)
+	}
+	return s.stmts.appendSQLite(n)
 }
 
 // insertChunksSQLite inserts a large b (more than rowsPerInsert events) at

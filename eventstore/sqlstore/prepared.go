@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/causeway-dev/causeway/eventstore"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -57,7 +58,11 @@ func (s *Store) prepare(ctx context.Context, b *batch) {
 	if s.db.Dialect != sqldb.SQLite || len(b.rows) > maxCachedN {
 		return
 	}
-	for _, q := range []string{sqliteStreamVersion, s.stmts.appendSQLite(len(b.rows))} {
+	expected := b.expected
+	if expected == eventstore.Any {
+		expected = 1 // any version but 0: the general statement
+	}
+	for _, q := range []string{sqliteStreamVersion, s.sqliteAppendSQL(expected, len(b.rows))} {
 		s.prep.mu.Lock()
 		_, ok := s.prep.m[q]
 		s.prep.mu.Unlock()

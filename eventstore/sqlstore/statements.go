@@ -43,7 +43,7 @@ type stmtCache struct{ m sync.Map }
 const maxCachedN = 64
 
 type stmtKey struct {
-	kind byte // 'i' insert, 'a'/'n'/'e' claim Any/NoStream/exact, 'A'/'N'/'E' one-statement append, 'r' records by id, 'd' any stored, 's' SQLite append
+	kind byte // 'i' insert, 'a'/'n'/'e' claim Any/NoStream/exact, 'A'/'N'/'E' one-statement append, 'r' records by id, 'd' any stored, 's'/'S' SQLite append (at version 0)
 	n    int
 }
 
@@ -239,6 +239,25 @@ func (c *stmtCache) appendSQLite(n int) string {
 		sb.WriteString(`) INSERT INTO events (stream_id, version, event_id, event_type, event_version, timestamp_us, data, ` +
 			`correlation_id, causation_id, source, recorded_at_us) ` +
 			`SELECT $1, h.v + x.k, x.id, x.typ, x.ver, x.ts, x.data, x.corr, x.caus, x.src, $2 FROM h, x WHERE h.v = $3 ORDER BY x.k`)
+		return sb.String()
+	})
+}
+
+// appendNewSQLite is appendSQLite for an append at version 0 (a new
+// stream), with the same parameters: a plain multi-row INSERT at versions
+// 1…n, as UNIQUE(stream_id, version) rejects it when version 1 is stored.
+func (c *stmtCache) appendNewSQLite(n int) string {
+	return c.get(stmtKey{'S', n}, func() string {
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO events (stream_id, version, event_id, event_type, event_version, timestamp_us, data, ` +
+			`correlation_id, causation_id, source, recorded_at_us) VALUES `)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			a := 4 + i*sqliteRowParams
+			fmt.Fprintf(&sb, `($1,$3+%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$2)`, i+1, a, a+1, a+2, a+3, a+4, a+5, a+6, a+7)
+		}
 		return sb.String()
 	})
 }

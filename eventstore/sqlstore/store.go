@@ -109,9 +109,9 @@ func (s *Store) Append(ctx context.Context, streamID string, expectedVersion int
 // (and the WithOutbox rows) commit with tx or not at all. An exact repeat
 // returns the original result and writes nothing.
 //
-// Append locks the stream's row and, last, the global position counter
-// until tx ends (see the package doc): append as the last write of tx and
-// commit promptly. After an error other than ErrInvalid, ErrConflict or
+// On PostgreSQL, Append locks the stream's row and, last, the global
+// position counter until tx ends (see the package doc): append as the last
+// write of tx and commit promptly. After an error other than ErrInvalid, ErrConflict or
 // ErrDuplicateEvent the transaction should be rolled back; on PostgreSQL
 // it is unusable after a database error (including a duplicate event id
 // that a concurrent transaction committed while this one ran).
