@@ -244,8 +244,12 @@ func TestUpEndToEnd(t *testing.T) {
 	if got := call(t, "GET", base+"/v1/orders/"+placed.OrderID, "", nil, &view); got != http.StatusOK {
 		t.Fatalf("get after restart: got %d", got)
 	}
+	// The saga runs too: the order may have been paid and reserved before
+	// the cancel, never shipped (the cancel was accepted).
+	n := len(view.Timeline)
 	if view.Status != "cancelled" || view.CancellationReason != "customer_cancelled" || view.Currency != "EUR" ||
-		view.TotalMinor != 3*(749*92/100) || len(view.Timeline) != 2 {
+		view.TotalMinor != 3*(749*92/100) || n < 2 || n > 4 ||
+		view.Timeline[0].EventType != "order.placed" || view.Timeline[n-1].EventType != "order.cancelled" {
 		t.Errorf("after restart: got %+v", view)
 	}
 	var replay struct{ OrderID, CorrelationID string }
