@@ -2,7 +2,6 @@ package consumerpeer_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -74,9 +73,6 @@ func runSide(tb testing.TB, h *consumerpeer.Harness, s side, group string) consu
 		defer db.Close()
 	}
 	res, err := s.run(ctx, h, db, group)
-	if errors.Is(err, consumerpeer.ErrNotReady) {
-		tb.Skip(err)
-	}
 	if err != nil {
 		tb.Fatalf("%s: %v", s.name, err)
 	}

@@ -2,7 +2,6 @@ package consumerpeer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -221,9 +220,6 @@ func (r Result) EventsPerSec() float64 {
 	}
 	return float64(r.Handled) / r.Elapsed.Seconds()
 }
-
-// ErrNotReady is returned by a side that cannot run in this tree.
-var ErrNotReady = errors.New("consumerpeer: side not available")
 
 // progress counts handled events and signals when the target is reached.
 type progress struct {
