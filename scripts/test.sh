@@ -39,5 +39,9 @@ go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/causeway-test.log
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 
+# The peer-benchmark harness (its own module) must keep building and
+# handling every event on every side.
+(cd bench && go vet ./... && go test -count=1 -run=TestSides ./consumerpeer/)
+
 # Short fuzz runs: each target a few seconds (make fuzz runs them longer).
 FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh
