@@ -72,9 +72,31 @@ func ListParked(ctx context.Context, db *sqldb.DB, group string) ([]ParkedKey, e
 // parkedAmong returns which of keys are parked for group. On PostgreSQL it
 // takes a share lock on their park rows, so a drain (which locks the row
 // for update) cannot run between this check and the commit of the
-// transaction that parks more records behind them. It must be the lane
+// transaction that parks more records behind them. It must be the batch
 // transaction's first statement.
+//
+// On SQLite it first probes whether the group has any parked key at all
+// (one index seek) and skips the key lookup when it has none, the normal
+// case. The write transaction makes that exact: SQLite's single writer
+// serialises it with every park and drain. On PostgreSQL the query with
+// its share locks always runs.
 func parkedAmong(ctx context.Context, tx *sqldb.Tx, group string, keys []string) (map[string]bool, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	if tx.Dialect == sqldb.SQLite {
+		rows, err := queryCached(ctx, tx, `SELECT 1 FROM consumer_parked_keys WHERE group_name = $1 LIMIT 1`, group)
+		if err != nil {
+			return nil, fmt.Errorf("consumer: park check: %w", err)
+		}
+		found := rows.Next()
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("consumer: park check: %w", err)
+		}
+		if !found {
+			return nil, nil
+		}
+	}
 	list, err := json.Marshal(keys)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: park check: %w", err)

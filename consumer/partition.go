@@ -167,8 +167,8 @@ func laneOf(key []byte, lanes int) int {
 	return int(h.Sum32() % uint32(lanes))
 }
 
-// step runs one round: dead letters that are due, then one transaction per
-// lane over the records that are ready. It reports whether it did anything
+// step runs one round: dead letters that are due, then the lane batches of
+// the records that are ready (see runRound). It reports whether it did anything
 // and, if not, how long until a retry is due (0: nothing scheduled).
 func (w *worker) step() (worked bool, wait time.Duration) {
 	if w.replay {
@@ -208,20 +208,16 @@ func (w *worker) step() (worked bool, wait time.Duration) {
 		w.deadLetter(it)
 		worked = true
 	}
-	var wg sync.WaitGroup
+	var bs []*laneBatch
 	for _, items := range lanes {
-		if len(items) == 0 {
-			continue
+		if len(items) > 0 {
+			bs = append(bs, newLaneBatch(w, items))
 		}
-		worked = true
-		if cfg.lanes == 1 {
-			w.runLane(items)
-			break
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); w.runLane(items) }()
 	}
-	wg.Wait()
+	if len(bs) > 0 {
+		worked = true
+		w.runRound(bs)
+	}
 	if !worked && !earliest.IsZero() {
 		wait = max(time.Until(earliest), time.Millisecond)
 	}
@@ -251,98 +247,6 @@ const (
 	failed                     // handler returned an error
 	undecodable                // value did not decode
 )
-
-// runLane handles items (all of one lane, offset order per key) in one
-// transaction, a savepoint per record. A failing record rolls back to its
-// savepoint and blocks its key for the rest of the batch.
-func (w *worker) runLane(items []*item) {
-	r := w.r
-	ctx := w.ctx
-	res := make([]outcome, len(items))
-	errs := make([]error, len(items))
-	keys := make([]string, 0, len(items))
-	seen := make(map[string]struct{}, len(items))
-	for _, it := range items {
-		if _, ok := seen[string(it.rec.Key)]; !ok {
-			seen[string(it.rec.Key)] = struct{}{}
-			keys = append(keys, string(it.rec.Key))
-		}
-	}
-	err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		ctx := withStmtCache(ctx, tx)
-		clear(res)
-		parkedKeys, err := parkedAmong(ctx, tx, r.group, keys)
-		if err != nil {
-			return err
-		}
-		blocked := make(map[string]bool)
-		for i, it := range items {
-			k := string(it.rec.Key)
-			switch {
-			case blocked[k]:
-				continue
-			case parkedKeys[k]:
-				if err := parkRecord(ctx, tx, r.group, it.rec); err != nil {
-					return err
-				}
-				res[i] = parked
-			case it.decErr != nil:
-				res[i], errs[i] = undecodable, it.decErr
-				blocked[k] = true
-			default:
-				herr, err := r.handleInSavepoint(ctx, tx, w.message(it))
-				if err != nil {
-					return err
-				}
-				if herr != nil {
-					res[i], errs[i] = failed, herr
-					blocked[k] = true
-					continue
-				}
-				res[i] = handled
-			}
-		}
-		return nil
-	})
-	now := time.Now()
-	if err != nil {
-		// Nothing of the lane happened; try it again after a pause.
-		r.log.Error("consumer: batch transaction failed", "topic", w.tp.topic,
-			"partition", w.tp.partition, "records", len(items), "error", err)
-		for _, it := range items {
-			it.notBefore = now.Add(r.cfg.backoff.Delay(3))
-		}
-		return
-	}
-	r.metrics.batches.Add(1)
-	for i, it := range items {
-		switch res[i] {
-		case handled:
-			it.done = true
-			r.metrics.handled.Add(1)
-		case parked:
-			it.done = true
-			r.metrics.parked.Add(1)
-		case undecodable:
-			it.attempts, it.firstFail, it.lastFail, it.lastErr = 1, now, now, errs[i]
-			it.letter = true
-		case failed:
-			r.metrics.failures.Add(1)
-			it.attempts++
-			if it.firstFail.IsZero() {
-				it.firstFail = now
-			}
-			it.lastFail, it.lastErr = now, errs[i]
-			if it.attempts >= r.cfg.maxAttempts || IsPermanent(errs[i]) {
-				it.letter = true
-				continue
-			}
-			it.notBefore = now.Add(r.cfg.backoff.Delay(it.attempts))
-			r.log.Debug("consumer: handler failed, will retry", "topic", it.rec.Topic,
-				"partition", it.rec.Partition, "offset", it.rec.Offset, "attempt", it.attempts, "error", errs[i])
-		}
-	}
-}
 
 // handleInSavepoint runs the handler chain on m under a savepoint. herr is
 // the handler's error (its writes are rolled back); err is a database

@@ -24,7 +24,8 @@ type Runner struct {
 	dec     Decoder
 	group   string
 	topics  []string
-	handler Handler
+	handler Handler // full chain: Recover, Dedup, middleware, handler
+	fast    Handler // the chain without Dedup, for the bulk-dedup fast path
 	cfg     config
 	log     *slog.Logger
 	metrics metrics
@@ -42,6 +43,8 @@ type Runner struct {
 	commitMu  sync.Mutex // serialises commits; guards committed
 	committed map[tp]int64
 	commitSig chan struct{}
+
+	subs chan *submission // group-commit writer's input (SQLite); nil: parallel lanes
 }
 
 // tp names one topic partition.
@@ -105,7 +108,14 @@ func New(db *sqldb.DB, dec Decoder, group string, topics []string, h Handler, op
 		log = slog.New(slog.DiscardHandler)
 	}
 	mws := append([]Middleware{Recover(), Dedup(group)}, cfg.middleware...)
+	fast := append([]Middleware{Recover()}, cfg.middleware...)
+	var subs chan *submission
+	if db.Dialect == sqldb.SQLite {
+		subs = make(chan *submission, 64)
+	}
 	return &Runner{
+		fast:      Chain(h, fast...),
+		subs:      subs,
 		db:        db,
 		dec:       dec,
 		group:     group,
@@ -151,6 +161,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	cctx, stopCommitter := context.WithCancel(context.Background())
 	committerDone := make(chan struct{})
 	go func() { defer close(committerDone); r.committer(cctx) }()
+	writerStop, writerDone := make(chan struct{}), make(chan struct{})
+	if r.subs != nil {
+		go func() { defer close(writerDone); r.writeLoop(writerStop) }()
+	} else {
+		close(writerDone)
+	}
 
 	r.poll(ctx)
 
@@ -163,6 +179,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	r.retire(all, true)
+	close(writerStop)
+	<-writerDone
 	stopCommitter()
 	<-committerDone
 	lctx, cancel := context.WithTimeout(context.Background(), r.cfg.shutdownTimeout)

@@ -7,10 +7,11 @@ import (
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
-// stmtCache holds the statements the runner itself runs for every record
-// (savepoint, release, dedup insert), prepared once per transaction instead
-// of parsed once per record. It lives in the context of one lane
-// transaction and is used by one goroutine.
+// stmtCache holds the statements the runner itself runs in every batch
+// transaction (park check, dedup inserts, savepoints) and those handlers
+// run through Exec, prepared once per transaction instead of parsed once
+// per record. It lives in the context of one batch transaction and is used
+// by one goroutine.
 type stmtCache struct {
 	tx    *sqldb.Tx
 	stmts map[string]*sql.Stmt
@@ -22,12 +23,12 @@ func withStmtCache(ctx context.Context, tx *sqldb.Tx) context.Context {
 	return context.WithValue(ctx, stmtCacheKey{}, &stmtCache{tx: tx, stmts: make(map[string]*sql.Stmt)})
 }
 
-// execCached runs q on tx, through the context's statement cache when it
-// belongs to tx.
-func execCached(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (sql.Result, error) {
+// prepared returns q prepared on tx through the context's statement
+// cache, or nil when ctx has no cache for tx.
+func prepared(ctx context.Context, tx *sqldb.Tx, q string) (*sql.Stmt, error) {
 	c, _ := ctx.Value(stmtCacheKey{}).(*stmtCache)
 	if c == nil || c.tx != tx {
-		return tx.ExecContext(ctx, q, args...)
+		return nil, nil
 	}
 	st, ok := c.stmts[q]
 	if !ok {
@@ -36,6 +37,32 @@ func execCached(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (sql.R
 			return nil, err
 		}
 		c.stmts[q] = st
+	}
+	return st, nil
+}
+
+// queryCached runs the query q on tx, through the context's statement
+// cache when it belongs to tx.
+func queryCached(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (*sql.Rows, error) {
+	st, err := prepared(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return tx.QueryContext(ctx, q, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// execCached runs q on tx, through the context's statement cache when it
+// belongs to tx.
+func execCached(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (sql.Result, error) {
+	st, err := prepared(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return tx.ExecContext(ctx, q, args...)
 	}
 	return st.ExecContext(ctx, args...)
 }
