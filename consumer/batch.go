@@ -81,17 +81,24 @@ type fastCand struct {
 // batchTx is the body of a batch transaction.
 func (r *Runner) batchTx(ctx context.Context, tx *sqldb.Tx, bs []*laneBatch) error {
 	ctx = withStmtCache(ctx, tx)
-	var keys []string
-	seen := make(map[string]struct{})
+	n := 0
 	for _, b := range bs {
 		clear(b.res)
 		clear(b.errs)
-		for _, it := range b.items {
-			if _, ok := seen[string(it.rec.Key)]; !ok {
-				seen[string(it.rec.Key)] = struct{}{}
-				keys = append(keys, string(it.rec.Key))
+		n += len(b.items)
+	}
+	keys := func() []string {
+		out := make([]string, 0, n)
+		seen := make(map[string]struct{}, n)
+		for _, b := range bs {
+			for _, it := range b.items {
+				if _, ok := seen[string(it.rec.Key)]; !ok {
+					seen[string(it.rec.Key)] = struct{}{}
+					out = append(out, string(it.rec.Key))
+				}
 			}
 		}
+		return out
 	}
 	// The park check must be the transaction's first statement (it takes
 	// the share locks on PostgreSQL).
@@ -101,9 +108,9 @@ func (r *Runner) batchTx(ctx context.Context, tx *sqldb.Tx, bs []*laneBatch) err
 	}
 
 	// Fast batches: park, sort out undecodable records, collect the rest.
-	var cands []fastCand
-	var ids []string
-	idSeen := make(map[string]struct{})
+	cands := make([]fastCand, 0, n)
+	ids := make([]string, 0, n)
+	idSeen := make(map[string]struct{}, n)
 	for _, b := range bs {
 		if b.safe {
 			continue

@@ -35,11 +35,16 @@ type Message struct {
 
 // Handler handles one message inside a database transaction.
 //
-// Handle runs inside tx, under a savepoint: when it returns an error, every
-// write it made through tx is rolled back and the message is retried later
-// (or dead-lettered); when it returns nil, its writes commit together with
-// the processed-event row, before the offset is committed. Handle must do
-// all its database work through tx, and must not Commit or Rollback it.
+// Handle runs inside tx, which usually holds other messages of the same
+// batch too: when it returns an error, every write it made through tx is
+// rolled back (the runner rolls the transaction back, or back to the
+// message's savepoint) and the message is retried later (or
+// dead-lettered); when it returns nil, its writes commit together with the
+// processed-event row, before the offset is committed. Handle must do all
+// its database work through tx, and must not Commit or Rollback it. When a
+// transaction is rolled back (another message in it failed, or a database
+// error), its messages are handed to Handle again in a new transaction
+// with the same Attempt; only the writes of the committed one count.
 //
 // Concurrency: Handle is called concurrently for different partitions and,
 // within a partition, for different lanes (key-hash groups); calls for one

@@ -12,18 +12,50 @@
 //   - picks the ready records: per key, the first unfinished record and the
 //     ones after it, unless the first is waiting for a retry (then the whole
 //     key waits, and only that key); at most WithBatchMax per lane;
-//   - splits them by key hash into lanes (WithLanes: 1 on SQLite, which has
-//     one writer; 4 on PostgreSQL) and runs each lane in ONE transaction, the
-//     lanes in parallel. In the transaction, per record: SAVEPOINT → dedup
-//     insert of (group, eventId) into consumer_processed (a duplicate is a
-//     no-op) → handler → RELEASE. A failing handler is rolled back to its
-//     savepoint and its key is skipped for the rest of the batch; other keys
-//     go on. Different partitions run in parallel;
+//   - splits them by key hash into lanes (WithLanes: 1 on SQLite, 4 on
+//     PostgreSQL); the ready records of one lane form a lane batch;
+//   - runs the lane batches in transactions and waits for them. On
+//     PostgreSQL every lane batch has its own transaction and the lanes run
+//     in parallel. On SQLite, which has one writer, the workers hand their
+//     lane batches to one group-commit writer goroutine, which runs every
+//     batch already waiting, from all partitions, in ONE transaction (at
+//     most 4 × WithBatchMax records, plus at most one worker's round), so
+//     the write connection never idles while workers queue for it;
 //   - after the commit, publishes the partition's watermark: the offset of
 //     its first unfinished record (or the next offset when all are done).
 //     A committer goroutine commits changed watermarks to Kafka, so an
 //     offset is committed only after the transaction that handled the
 //     records below it, and never past an unfinished record.
+//
+// A worker has at most one round in flight, so the records of one key are
+// handled in offset order, never concurrently.
+//
+// # One batch transaction
+//
+// A batch transaction first checks which of its keys are parked (its first
+// statement; on SQLite a one-row probe skips the lookup while the group
+// has no parked key at all). Then it runs optimistically, without
+// savepoints ("fast" mode): the records of parked keys are parked; an
+// undecodable record holds back the rest of its key; ONE multi-row
+// INSERT INTO consumer_processed … ON CONFLICT DO NOTHING RETURNING
+// event_id dedups all the others (the first record of an event id in the
+// batch is the one that may run; later ones, and ids handled before, are
+// no-ops), and the handler runs for each new event. That is about the
+// handler's own statements per event, plus a few per transaction.
+//
+// Handlers rarely fail. When one returns an error (or panics) in fast
+// mode, the whole transaction is rolled back, the failure is remembered
+// and the transaction is run again with that lane batch in "safe" mode:
+// per record SAVEPOINT → dedup insert (the Dedup middleware) → handler →
+// RELEASE; a failing record is rolled back to its savepoint (its dedup
+// row with it) and its key is skipped for the rest of the batch, while
+// other keys go on. The remembered failure is used for the failing record
+// instead of calling the handler again, so each real failure counts as one
+// attempt; the other records of the batch may be handed to the handler
+// once more, in the new transaction (only committed writes count). Each
+// pass turns at least one more lane batch safe, so a transaction runs at
+// most once per lane batch plus once. A database error rolls back the
+// whole transaction and its lane batches are retried after a pause.
 //
 // Records are decoded and upcast (Decoder, normally *event.Codec) before the
 // handler chain. The chain is Recover (a panic becomes a *PanicError), Dedup,
@@ -55,7 +87,7 @@
 // While a key has an unresolved dead letter for the group, each later record
 // of the key is not handled but stored in consumer_parked_records in the
 // transaction that marks it done, so offsets advance and the key's order is
-// kept. The park check is the lane transaction's first statement; on
+// kept. The park check is the batch transaction's first statement; on
 // PostgreSQL it takes FOR SHARE locks on the park rows.
 //
 // A letter is resolved by a record on ReplayTopic(group) built with
@@ -79,7 +111,9 @@
 //
 // On revocation the affected workers stop taking new rounds, finish the
 // transaction in flight (bounded by WithShutdownTimeout, after which its
-// context is cancelled and it rolls back), their done watermarks are
+// context is cancelled and it rolls back; on SQLite that is the shared
+// group-commit transaction, whose other lane batches are then retried),
+// their done watermarks are
 // committed synchronously and their in-memory retry state is dropped; the
 // next owner resumes from the committed offset, and dedup makes the overlap
 // harmless. Lost partitions are dropped without a commit. When Run's context

@@ -24,8 +24,10 @@ type Stats struct {
 	// "failed" (the replayed letter failed again), "drain-failed", "stale",
 	// "invalid".
 	Replays map[string]int64
-	// Batches counts committed lane transactions; Handled+Parked over
-	// Batches is the mean batch size.
+	// Batches counts committed batch transactions (one per lane batch on
+	// PostgreSQL; on SQLite one group-commit transaction may hold the lane
+	// batches of several partitions); Handled+Parked over Batches is the
+	// mean number of records per transaction.
 	Batches int64
 	// Rebalances counts assignment, revocation and loss callbacks.
 	Rebalances int64

@@ -46,12 +46,15 @@ func WithBackoff(base, max time.Duration) Opt {
 	return optFunc(func(c *config) { c.backoff = Backoff{Base: base, Max: max} })
 }
 
-// WithBatchMax caps how many records one transaction handles (default 500).
+// WithBatchMax caps how many records of one partition lane one round
+// handles (default 500). On SQLite a group-commit transaction holds at most
+// 4 × WithBatchMax records (plus at most one worker's round).
 func WithBatchMax(n int) Opt { return optFunc(func(c *config) { c.batchMax = n }) }
 
-// WithLanes sets how many key-hash lanes each partition runs in parallel,
-// each with its own transaction (default 1 on SQLite, which has one writer,
-// and 4 on PostgreSQL).
+// WithLanes sets how many key-hash lanes each partition splits its ready
+// records into (default 1 on SQLite and 4 on PostgreSQL). On PostgreSQL
+// each lane runs its own transaction, in parallel; on SQLite, which has one
+// writer, all lane batches go through the group-commit writer.
 func WithLanes(n int) Opt { return optFunc(func(c *config) { c.lanes = n }) }
 
 // WithMiddleware adds middleware around the handler, inside the runner's

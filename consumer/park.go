@@ -69,7 +69,7 @@ func ListParked(ctx context.Context, db *sqldb.DB, group string) ([]ParkedKey, e
 	return out, nil
 }
 
-// parkedAmong returns which of keys are parked for group. On PostgreSQL it
+// parkedAmong returns which of the keys are parked for group. On PostgreSQL it
 // takes a share lock on their park rows, so a drain (which locks the row
 // for update) cannot run between this check and the commit of the
 // transaction that parks more records behind them. It must be the batch
@@ -80,10 +80,10 @@ func ListParked(ctx context.Context, db *sqldb.DB, group string) ([]ParkedKey, e
 // case. The write transaction makes that exact: SQLite's single writer
 // serialises it with every park and drain. On PostgreSQL the query with
 // its share locks always runs.
-func parkedAmong(ctx context.Context, tx *sqldb.Tx, group string, keys []string) (map[string]bool, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
+//
+// keysFn lists the keys; it is called at most once, and only when the
+// key lookup runs.
+func parkedAmong(ctx context.Context, tx *sqldb.Tx, group string, keysFn func() []string) (map[string]bool, error) {
 	if tx.Dialect == sqldb.SQLite {
 		rows, err := queryCached(ctx, tx, `SELECT 1 FROM consumer_parked_keys WHERE group_name = $1 LIMIT 1`, group)
 		if err != nil {
@@ -96,6 +96,10 @@ func parkedAmong(ctx context.Context, tx *sqldb.Tx, group string, keys []string)
 		if !found {
 			return nil, nil
 		}
+	}
+	keys := keysFn()
+	if len(keys) == 0 {
+		return nil, nil
 	}
 	list, err := json.Marshal(keys)
 	if err != nil {

@@ -180,7 +180,17 @@ func (w *worker) step() (worked bool, wait time.Duration) {
 	lanes := make([][]*item, cfg.lanes)
 	var letters []*item
 	var earliest time.Time
+	full := 0 // lanes at batchMax
 	for _, it := range w.pending {
+		if full == cfg.lanes {
+			// No lane takes more records this round; only dead letters
+			// that are due are still picked up. A letter is always its
+			// key's first unfinished record, so no key check is needed.
+			if it.letter && !it.notBefore.After(now) {
+				letters = append(letters, it)
+			}
+			continue
+		}
 		k := string(it.rec.Key)
 		if _, b := blocked[k]; b {
 			continue
@@ -203,6 +213,9 @@ func (w *worker) step() (worked bool, wait time.Duration) {
 			continue
 		}
 		lanes[l] = append(lanes[l], it)
+		if len(lanes[l]) == cfg.batchMax {
+			full++
+		}
 	}
 	for _, it := range letters {
 		w.deadLetter(it)

@@ -111,7 +111,7 @@ func New(db *sqldb.DB, dec Decoder, group string, topics []string, h Handler, op
 	fast := append([]Middleware{Recover()}, cfg.middleware...)
 	var subs chan *submission
 	if db.Dialect == sqldb.SQLite {
-		subs = make(chan *submission, 64)
+		subs = make(chan *submission) // unbuffered: a send completes only when the writer takes it
 	}
 	return &Runner{
 		fast:      Chain(h, fast...),
