@@ -43,7 +43,9 @@ func WithSendBackoff(base, max time.Duration) SenderOpt {
 }
 
 // WithSMTPTimeout bounds each SMTP dial and command (default 30 s).
-func WithSMTPTimeout(d time.Duration) SenderOpt { return senderOptFunc(func(s *Sender) { s.timeout = d }) }
+func WithSMTPTimeout(d time.Duration) SenderOpt {
+	return senderOptFunc(func(s *Sender) { s.timeout = d })
+}
 
 // WithSendPoll sets how often Run looks for due mails without a commit
 // notification (default 1 s; retries become due by time).
@@ -223,34 +225,22 @@ func (s *Sender) record(ctx context.Context, d dueMail, sendErr error) error {
 	now := s.now()
 	attempts := d.attempts + 1
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var stmts []struct {
-			q    string
-			args []any
-		}
-		add := func(q string, args ...any) {
-			stmts = append(stmts, struct {
-				q    string
-				args []any
-			}{q, args})
+		exec := func(q string, args ...any) error {
+			_, err := tx.ExecContext(ctx, q, args...)
+			return err
 		}
 		switch {
 		case sendErr == nil:
-			add(`DELETE FROM email_unsent WHERE mail_id = $1`, d.id)
-			add(`UPDATE email_messages SET send_status = 'sent', sent_at = $2, send_error = '' WHERE id = $1`, d.id, now.UnixMicro())
+			return errors.Join(exec(`DELETE FROM email_unsent WHERE mail_id = $1`, d.id),
+				exec(`UPDATE email_messages SET send_status = 'sent', sent_at = $2, send_error = '' WHERE id = $1`, d.id, now.UnixMicro()))
 		case errors.Is(sendErr, ErrPermanent) || attempts >= s.maxAttempts:
-			add(`DELETE FROM email_unsent WHERE mail_id = $1`, d.id)
-			add(`UPDATE email_messages SET send_status = 'failed', send_error = $2 WHERE id = $1`, d.id, errText(sendErr))
+			return errors.Join(exec(`DELETE FROM email_unsent WHERE mail_id = $1`, d.id),
+				exec(`UPDATE email_messages SET send_status = 'failed', send_error = $2 WHERE id = $1`, d.id, errText(sendErr)))
 		default:
-			add(`UPDATE email_unsent SET attempts = $2, next_at = $3, last_error = $4 WHERE mail_id = $1`,
-				d.id, attempts, now.Add(Backoff(attempts, s.backoffBase, s.backoffMax)).UnixMicro(), errText(sendErr))
-			add(`UPDATE email_messages SET send_error = $2 WHERE id = $1`, d.id, errText(sendErr))
+			return errors.Join(exec(`UPDATE email_unsent SET attempts = $2, next_at = $3, last_error = $4 WHERE mail_id = $1`,
+				d.id, attempts, now.Add(Backoff(attempts, s.backoffBase, s.backoffMax)).UnixMicro(), errText(sendErr)),
+				exec(`UPDATE email_messages SET send_error = $2 WHERE id = $1`, d.id, errText(sendErr)))
 		}
-		for _, st := range stmts {
-			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("email: record delivery of %s: %w", d.id, err)
