@@ -2,8 +2,12 @@ package metrics_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -110,4 +114,79 @@ func (f *fixture) seedLag(t *testing.T) (p0, p1, dlq []time.Time) {
 	f.commit(t, "g1", "events", map[int32]int64{0: 3, 1: 4})
 	f.commit(t, "g2", "events", map[int32]int64{0: 0})
 	return p0, p1, dlq
+}
+
+// gather returns the text exposition of the named metric families of g,
+// like prometheus/testutil's GatherAndCompare input.
+func gather(t *testing.T, g prometheus.Gatherer, names ...string) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	want := make(map[string]bool)
+	for _, n := range names {
+		want[n] = true
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		if !want[mf.GetName()] {
+			continue
+		}
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatalf("MetricFamilyToText: %v", err)
+		}
+	}
+	return b.String()
+}
+
+// compare fails the test when the named families of g are not want
+// (text exposition; leading tabs and blank lines of want are ignored).
+func compare(t *testing.T, g prometheus.Gatherer, want string, names ...string) {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(want, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	w := strings.Join(lines, "\n") + "\n"
+	if got := gather(t, g, names...); got != w {
+		t.Errorf("metrics:\n got:\n%s\nwant:\n%s", got, w)
+	}
+}
+
+// value returns the value of the gauge or counter name with the given
+// label values (name=value pairs), failing the test when absent.
+func value(t *testing.T, g prometheus.Gatherer, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if have[labels[i]] != labels[i+1] {
+					continue next
+				}
+			}
+			switch {
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
 }
