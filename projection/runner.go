@@ -1,0 +1,459 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/sqldb"
+)
+
+// Runner keeps one projection up to date: it reads the projection's topics
+// by direct partition assignment from the offsets stored with the model and
+// applies each partition's records in batches, one transaction per batch
+// that also stores the partition's next offset. See the package
+// documentation for the guarantees.
+//
+// A Runner's methods are safe for concurrent use; Run runs once.
+type Runner struct {
+	db     *sqldb.DB
+	dec    Decoder
+	p      Projection
+	schema Schema
+	cfg    config
+	live   *target
+
+	started atomic.Bool
+	leader  atomic.Bool
+
+	mu      sync.Mutex
+	next    map[TopicPartition]int64 // committed next offset (-1: none yet)
+	hw      map[TopicPartition]int64 // high watermarks seen in fetches
+	stopped map[TopicPartition]*PoisonError
+	changed chan struct{} // closed and replaced on every commit
+
+	applied, duplicates, skipped, poisoned atomic.Int64
+}
+
+// New returns a runner for p on db, decoding record values with dec.
+// Migrations() must have been applied to db.
+func New(db *sqldb.DB, dec Decoder, p Projection, opts ...Option) (*Runner, error) {
+	if db == nil || dec == nil {
+		return nil, fmt.Errorf("%w: nil db or decoder", ErrInvalid)
+	}
+	s, err := validate(p)
+	if err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Runner{
+		db: db, dec: dec, p: p, schema: s, cfg: cfg,
+		live:    newTarget(p, cfg.dedup, Tables{}),
+		next:    map[TopicPartition]int64{},
+		hw:      map[TopicPartition]int64{},
+		stopped: map[TopicPartition]*PoisonError{},
+		changed: make(chan struct{}),
+	}, nil
+}
+
+// Setup creates the projection's live tables (Schema.Setup), its dedup
+// table and its state row, unless they exist. Run calls it; the read
+// service may call it earlier so queries find the tables before the first
+// event.
+func (r *Runner) Setup(ctx context.Context) error { return setupLive(ctx, r.db, r.p, r.schema) }
+
+// Run sets the projection up and applies events until ctx is cancelled
+// (then it returns nil, after the batch in flight committed or rolled
+// back) or a fatal error occurs. On PostgreSQL it first waits for the
+// projection's session advisory lock, so that of several instances on one
+// database only one applies; if that lock is lost, Run returns an error.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	if r.db.Dialect == sqldb.Postgres {
+		lock := &leaderLock{db: r.db.Write, key: lockKey(r.db, "run", r.p.Name())}
+		defer lock.release()
+		for {
+			ok, err := lock.ensure(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				r.cfg.log.Warn("projection: leader lock", "projection", r.p.Name(), "err", err)
+			}
+			if ok {
+				break
+			}
+			if !sleepCtx(ctx, r.cfg.leaderRetry) {
+				return nil
+			}
+		}
+		r.leader.Store(true)
+		defer r.leader.Store(false)
+		return r.run(ctx, lock)
+	}
+	r.leader.Store(true)
+	defer r.leader.Store(false)
+	return r.run(ctx, nil)
+}
+
+func (r *Runner) run(ctx context.Context, lock *leaderLock) error {
+	if err := r.Setup(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(r.cfg.kafkaOpts), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		return fmt.Errorf("projection %s: kafka client: %w", r.p.Name(), err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	r.cfg.log.Info("projection runner started", "projection", r.p.Name(), "topics", r.p.Topics())
+
+	var lastWatch time.Time
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(lastWatch) >= r.cfg.partitionWatch {
+			if err := r.discover(ctx, cl, adm); err != nil && ctx.Err() == nil {
+				r.cfg.log.Warn("projection: partition discovery", "projection", r.p.Name(), "err", err)
+			}
+			lastWatch = time.Now()
+			if lock != nil {
+				if ok, err := lock.ensure(ctx); !ok && ctx.Err() == nil {
+					return fmt.Errorf("projection %s: lost the leader lock: %v", r.p.Name(), err)
+				}
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.partitionWatch)
+		fetches := cl.PollRecords(pctx, 8*r.cfg.batchMax)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				r.cfg.log.Warn("projection: fetch", "projection", r.p.Name(), "topic", t, "partition", p, "err", err)
+			}
+		})
+		var batches [][]*kgo.Record
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			r.mu.Lock()
+			r.hw[TopicPartition{fp.Topic, fp.Partition}] = fp.HighWatermark
+			r.mu.Unlock()
+			if len(fp.Records) > 0 {
+				batches = append(batches, fp.Records)
+			}
+		})
+		for _, recs := range batches {
+			if err := r.partition(ctx, cl, recs); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+// discover adds the partitions of the topics that are not consumed yet,
+// at their stored checkpoint (or the log start).
+func (r *Runner) discover(ctx context.Context, cl *kgo.Client, adm *kadm.Client) error {
+	details, err := adm.ListTopics(ctx, r.p.Topics()...)
+	if err != nil {
+		return err
+	}
+	var stored map[TopicPartition]int64
+	add := map[string]map[int32]kgo.Offset{}
+	var errs []error
+	for _, d := range details.Sorted() {
+		if d.Err != nil {
+			errs = append(errs, fmt.Errorf("topic %s: %w", d.Topic, d.Err))
+			continue
+		}
+		for _, pd := range d.Partitions.Sorted() {
+			tp := TopicPartition{d.Topic, pd.Partition}
+			r.mu.Lock()
+			_, known := r.next[tp]
+			r.mu.Unlock()
+			if known {
+				continue
+			}
+			if stored == nil {
+				if stored, err = readCheckpoints(ctx, r.db.Read, r.p.Name()); err != nil {
+					return err
+				}
+			}
+			off := kgo.NewOffset().AtStart()
+			next, ok := stored[tp]
+			if ok {
+				off = kgo.NewOffset().At(next)
+			} else {
+				next = -1
+			}
+			r.mu.Lock()
+			r.next[tp] = next
+			r.mu.Unlock()
+			if add[tp.Topic] == nil {
+				add[tp.Topic] = map[int32]kgo.Offset{}
+			}
+			add[tp.Topic][tp.Partition] = off
+			r.cfg.log.Debug("projection: consuming partition", "projection", r.p.Name(), "topic", tp.Topic, "partition", tp.Partition, "from", next)
+		}
+	}
+	if len(add) > 0 {
+		cl.AddConsumePartitions(add)
+	}
+	return errors.Join(errs...)
+}
+
+// partition applies one partition's fetched records.
+func (r *Runner) partition(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) error {
+	tp := TopicPartition{recs[0].Topic, recs[0].Partition}
+	r.mu.Lock()
+	next := r.next[tp]
+	_, stopped := r.stopped[tp]
+	r.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	items := make([]item, 0, len(recs))
+	for _, rec := range recs {
+		if rec.Offset < next {
+			continue // before the checkpoint: left over from a reseek
+		}
+		m := Message{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp}
+		items = append(items, decodeRecord(r.dec, m, rec.Value))
+	}
+	for len(items) > 0 {
+		n := min(len(items), r.cfg.batchMax)
+		done, err := r.batch(ctx, cl, tp, items[:n])
+		switch {
+		case errors.Is(err, errMoved):
+			return nil // the stored checkpoint moved: records are refetched from it
+		case err != nil:
+			return err
+		}
+		items = items[done:]
+		if done < n {
+			// items[0] failed: retry it alone, then apply the policy.
+			ok, err := r.retry(ctx, cl, tp, items[0])
+			if err != nil {
+				if errors.Is(err, errMoved) {
+					return nil
+				}
+				return err
+			}
+			if !ok {
+				return nil // stopped
+			}
+			items = items[1:]
+		}
+	}
+	return nil
+}
+
+// errMoved: the stored checkpoint is not where this runner left it (a
+// rebuild swapped a model in, or another instance applied); the runner
+// seeks to it.
+var errMoved = errors.New("projection: checkpoint moved")
+
+// batch applies items in one transaction and returns how many committed:
+// all of them, or those before the first that failed (which the caller
+// retries). Database errors are retried here with backoff until ctx ends.
+func (r *Runner) batch(ctx context.Context, cl *kgo.Client, tp TopicPartition, items []item) (int, error) {
+	for attempt := 1; ; {
+		st, fail, err := r.tryBatch(ctx, cl, tp, items)
+		if err == nil {
+			if fail == nil {
+				r.count(st)
+				return len(items), nil
+			}
+			if fail.index == 0 {
+				return 0, nil
+			}
+			items = items[:fail.index] // commit what comes before the failing item
+			continue
+		}
+		if errors.Is(err, errMoved) || ctx.Err() != nil {
+			return 0, err
+		}
+		r.cfg.log.Warn("projection: batch failed, retrying", "projection", r.p.Name(), "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		if !sleepCtx(ctx, r.backoff(attempt)) {
+			return 0, ctx.Err()
+		}
+		attempt++
+	}
+}
+
+// tryBatch runs one transaction: lock the state row, check the stored
+// checkpoint is where this runner left it, apply, commit. An Apply failure
+// rolls back and is returned as fail.
+func (r *Runner) tryBatch(ctx context.Context, cl *kgo.Client, tp TopicPartition, items []item) (st applyStats, fail *applyFailure, err error) {
+	err = r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := r.fence(ctx, cl, tx, tp); err != nil {
+			return err
+		}
+		s, err := r.live.apply(ctx, tx, items)
+		st = s
+		return err
+	})
+	if errors.As(err, &fail) {
+		return st, fail, nil
+	}
+	if err != nil {
+		return st, nil, err
+	}
+	r.committed(tp, items[len(items)-1].msg.Offset+1)
+	return st, nil, nil
+}
+
+// fence locks the state row and compares the stored checkpoint of tp with
+// this runner's; when they differ it seeks to the stored one.
+func (r *Runner) fence(ctx context.Context, cl *kgo.Client, tx *sqldb.Tx, tp TopicPartition) error {
+	if _, ok, err := lockState(ctx, tx, r.p.Name()); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("projection %s: state row missing", r.p.Name())
+	}
+	stored, err := readCheckpoint(ctx, tx, r.p.Name(), tp)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	mine := r.next[tp]
+	r.mu.Unlock()
+	if stored == mine {
+		return nil
+	}
+	r.cfg.log.Info("projection: stored checkpoint moved, seeking", "projection", r.p.Name(),
+		"topic", tp.Topic, "partition", tp.Partition, "mine", mine, "stored", stored)
+	r.committed(tp, stored)
+	if stored >= 0 {
+		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.Topic: {tp.Partition: {Epoch: -1, Offset: stored}}})
+	}
+	return errMoved
+}
+
+// retry tries the failing item alone until it applies, the attempts are
+// used up (then the poison policy applies) or ctx ends. It reports whether
+// the partition goes on.
+func (r *Runner) retry(ctx context.Context, cl *kgo.Client, tp TopicPartition, it item) (bool, error) {
+	attempts := 1
+	var cause error
+	for {
+		st, fail, err := r.tryBatch(ctx, cl, tp, []item{it})
+		switch {
+		case err != nil && (errors.Is(err, errMoved) || ctx.Err() != nil):
+			return false, err
+		case err != nil:
+			r.cfg.log.Warn("projection: retry failed", "projection", r.p.Name(), "err", err)
+		case fail == nil:
+			r.count(st)
+			return true, nil
+		default:
+			cause = fail.err
+			attempts++
+		}
+		if it.decodeErr != nil || attempts > r.cfg.maxAttempts {
+			break
+		}
+		if !sleepCtx(ctx, r.backoff(attempts)) {
+			return false, ctx.Err()
+		}
+	}
+	if cause == nil {
+		cause = it.decodeErr
+	}
+	attempts = min(attempts, r.cfg.maxAttempts)
+	perr := &PoisonError{Projection: r.p.Name(), Topic: tp.Topic, Partition: tp.Partition, Offset: it.msg.Offset,
+		EventID: it.msg.Envelope.EventID, Attempts: attempts, Err: cause}
+	kind := kindApply
+	if it.decodeErr != nil {
+		kind = kindDecode
+	}
+	r.poisoned.Add(1)
+	if r.cfg.policy == SkipEvent {
+		r.cfg.log.Error("projection: skipping event", "err", perr)
+		err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if err := r.fence(ctx, cl, tx, tp); err != nil {
+				return err
+			}
+			if err := recordError(ctx, tx, r.p.Name(), it.msg, it.eventType, kind, actionSkipped, cause, attempts); err != nil {
+				return err
+			}
+			return upsertCheckpoint(ctx, tx, r.p.Name(), tp, it.msg.Offset+1)
+		})
+		if err != nil {
+			return false, err
+		}
+		r.skipped.Add(1)
+		r.committed(tp, it.msg.Offset+1)
+		return true, nil
+	}
+	r.cfg.log.Error("projection: stopping partition", "err", perr)
+	if err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		return recordError(ctx, tx, r.p.Name(), it.msg, it.eventType, kind, actionStopped, cause, attempts)
+	}); err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	r.stopped[tp] = perr
+	r.mu.Unlock()
+	cl.PauseFetchPartitions(map[string][]int32{tp.Topic: {tp.Partition}})
+	return false, nil
+}
+
+func (r *Runner) count(st applyStats) {
+	r.applied.Add(int64(st.applied))
+	r.duplicates.Add(int64(st.duplicates))
+	r.skipped.Add(int64(st.skipped))
+}
+
+// committed records tp's new next offset and wakes waiters.
+func (r *Runner) committed(tp TopicPartition, next int64) {
+	r.mu.Lock()
+	r.next[tp] = next
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *Runner) backoff(attempt int) time.Duration {
+	d := r.cfg.backoffMin << min(attempt-1, 20)
+	if d > r.cfg.backoffMax || d <= 0 {
+		d = r.cfg.backoffMax
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
