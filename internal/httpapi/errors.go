@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/causeway-dev/causeway/eventstore"
+	"github.com/causeway-dev/causeway/internal/email"
 	"github.com/causeway-dev/causeway/internal/order"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
 )
@@ -19,7 +20,7 @@ func statusFor(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, ErrBadRequest), errors.Is(err, ordersvc.ErrBadIdempotencyKey):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, ordersvc.ErrBadIdempotencyKey), errors.Is(err, email.ErrInvalidQuery):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnsupportedMediaType):
 		return http.StatusUnsupportedMediaType
@@ -27,7 +28,7 @@ func statusFor(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &ve), errors.Is(err, order.ErrInvalid):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, ErrNotFound), errors.Is(err, order.ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, email.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrConflict),
 		errors.Is(err, order.ErrIllegalTransition),

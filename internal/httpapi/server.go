@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/internal/analytics"
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
 )
@@ -57,6 +58,9 @@ type Server struct {
 	ready  func(ctx context.Context) error
 	stock  func(ctx context.Context) (map[string]int64, error)
 	mux    *http.ServeMux
+
+	mailbox Mailbox                                              // WithMailbox
+	summary func(ctx context.Context) (analytics.Summary, error) // WithAnalytics
 }
 
 // New returns the API over orders and the product catalog cat.
@@ -83,6 +87,13 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/orders/{id}", s.getOrder)
 	s.mux.HandleFunc("GET /v1/orders/{id}/events", s.orderEvents)
 	s.mux.HandleFunc("POST /v1/orders/{id}/cancel", s.cancelOrder)
+	if s.mailbox != nil {
+		s.mux.HandleFunc("GET /v1/mailbox", s.listMail)
+		s.mux.HandleFunc("GET /v1/mailbox/{id}", s.getMail)
+	}
+	if s.summary != nil {
+		s.mux.HandleFunc("GET /v1/analytics/summary", s.analyticsSummary)
+	}
 }
 
 // ServeHTTP routes r, answering unknown routes (404) and wrong methods
