@@ -55,7 +55,6 @@ func codec(t testing.TB, v int) *event.Codec {
 }
 
 func envelope(t testing.TB, id string, seq, version int) []byte {
-	t.Helper()
 	e := event.Envelope{
 		EventID: id, EventType: testType, Version: version,
 		Timestamp: time.Date(2026, 11, 25, 18, 5, 37, 123e6, time.UTC),
@@ -64,7 +63,7 @@ func envelope(t testing.TB, id string, seq, version int) []byte {
 	}
 	b, err := json.Marshal(e)
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // an Envelope always marshals
 	}
 	return b
 }
@@ -276,4 +275,9 @@ func waitFor(t testing.TB, what string, cond func() (bool, error)) {
 
 func equalInts(a, b []int) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+func recordV(key string, seq, version int) *kgo.Record {
+	return &kgo.Record{Topic: testTopic, Key: []byte(key),
+		Value: envelope(nil, fmt.Sprintf("%s-%d", key, seq), seq, version)}
 }
