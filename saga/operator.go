@@ -43,16 +43,12 @@ func (o *Orchestrator) Skip(ctx context.Context, tx *sqldb.Tx, sagaID, reason st
 }
 
 func (o *Orchestrator) operate(ctx context.Context, tx *sqldb.Tx, sagaID, action, reason string, want Status, apply func(*change)) error {
-	st, err := loadInstance(ctx, tx, sagaID)
+	st, def, err := o.load(ctx, tx, sagaID)
 	if err != nil {
 		return err
 	}
 	if st.Status != want {
 		return fmt.Errorf("%w: %s saga %s: status is %s, want %s", ErrInvalidState, action, sagaID, st.Status, want)
-	}
-	def, err := o.definition(st.Definition)
-	if err != nil {
-		return err
 	}
 	c := o.newChange(st, def)
 	c.record(EventOperator, "", action+": "+reason)

@@ -217,3 +217,20 @@ func TestActionErrorAndOnTransition(t *testing.T) {
 		}
 	})
 }
+
+// A saga whose definition lost the step it waits on gives an error (the
+// consumer adapter dead-letters it), never a panic.
+func TestDefinitionLostSteps(t *testing.T) {
+	ctx := context.Background()
+	db := sqltest.SQLite(t, migs...)
+	o := newOrch(t, db, newClock())
+	start(t, db, o, "o-1")
+	pump(t, db, o, participant{silent: map[string]bool{"shipping.create": true}}, 1)
+	short := orderDef()
+	short.Steps = short.Steps[:2]
+	o2 := newOrch(t, db, newClock(), short)
+	err := db.InTx(ctx, func(tx *sqldb.Tx) error { return o2.Compensate(ctx, tx, "o-1", "x") })
+	if !errors.Is(err, saga.ErrUnknownDefinition) {
+		t.Fatalf("Compensate = %v, want ErrUnknownDefinition", err)
+	}
+}

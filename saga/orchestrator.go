@@ -84,6 +84,27 @@ func (o *Orchestrator) definition(name string) (*Definition, error) {
 	return d, nil
 }
 
+// load reads saga id in tx with its definition, checking that a saga still
+// waiting points at a step the definition has (a definition that lost
+// steps while sagas were in flight is an error, never a panic).
+func (o *Orchestrator) load(ctx context.Context, tx *sqldb.Tx, id string) (*State, *Definition, error) {
+	st, err := loadInstance(ctx, tx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := o.definition(st.Definition)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Status.Terminal() || st.Status == StatusFailed {
+		if st.Step < 0 || st.Step >= len(def.Steps) {
+			return nil, nil, fmt.Errorf("%w: saga %s is %s at step %d, definition %q has %d steps",
+				ErrUnknownDefinition, id, st.Status, st.Step, def.Name, len(def.Steps))
+		}
+	}
+	return st, def, nil
+}
+
 // Start creates saga sagaID of the named definition inside the caller's
 // transaction tx (e.g. the one that appends order.placed) and writes the
 // first step's command to the outbox in it. data becomes the saga's JSON
@@ -130,7 +151,8 @@ func (o *Orchestrator) Start(ctx context.Context, tx *sqldb.Tx, definition, saga
 // saga still waits for that step and phase (any attempt); otherwise — an
 // unknown command, a duplicate, a reply arriving after a timeout moved the
 // saga on, a saga already finished — it is a no-op and HandleReply returns
-// false. A success moves to the next step (or completes the saga, or, when
+// false. One exception: a failed (stuck) saga takes a late success reply to
+// the compensation it is stuck on and goes on compensating. A success moves to the next step (or completes the saga, or, when
 // compensating, to the previous step's compensation); a failure of an
 // action starts compensating the steps before it, in reverse order; a
 // failure of a compensation marks the saga failed.
@@ -154,15 +176,14 @@ func (o *Orchestrator) HandleReply(ctx context.Context, tx *sqldb.Tx, reply even
 	if err != nil {
 		return false, err
 	}
-	st, err := loadInstance(ctx, tx, cmd.sagaID)
+	st, def, err := o.load(ctx, tx, cmd.sagaID)
 	if err != nil {
 		return false, err
 	}
-	def, err := o.definition(st.Definition)
-	if err != nil {
-		return false, err
-	}
-	if st.Status.Terminal() || st.Step != cmd.step || phaseOf(st.Status) != cmd.phase {
+	// A failed saga still takes a late success of the compensation it is
+	// stuck on (it timed out too often, then the participant answered).
+	late := st.Status == StatusFailed && r.Outcome == OutcomeSucceeded
+	if (st.Status.Terminal() && !late) || st.Step != cmd.step || phaseOf(st.Status) != cmd.phase {
 		o.log.Debug("stale saga reply ignored", "saga", st.ID, "event", reply.EventID, "command", cmdID,
 			"status", st.Status, "step", st.Step, "reply_step", cmd.step, "reply_phase", cmd.phase)
 		return false, nil
@@ -189,6 +210,7 @@ func (o *Orchestrator) HandleReply(ctx context.Context, tx *sqldb.Tx, reply even
 		c.compensate(st.Step-1, reason)
 	case r.Outcome == OutcomeSucceeded:
 		c.record(EventSucceeded, cmdID, r.Reason)
+		st.Status = StatusCompensating
 		st.Step--
 		st.Attempt = 1
 	default:

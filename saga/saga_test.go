@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/saga"
 	"github.com/causeway-dev/causeway/sqldb"
@@ -354,4 +355,46 @@ func TestReplyToEarlierAttemptAccepted(t *testing.T) {
 			t.Fatalf("rest = %v", got)
 		}
 	})
+}
+
+// A saga stuck because its compensation timed out too often takes the
+// participant's late success and finishes compensating.
+func TestLateCompensationSuccessUnsticks(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, open func(testing.TB, ...[]sqldb.Migration) *sqldb.DB) {
+		ctx := context.Background()
+		db := open(t, migs...)
+		clk := newClock()
+		o, err := saga.New(db, []saga.Definition{orderDef()}, saga.WithClock(clk), saga.WithCompensationAttempts(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, db, o, "o-1")
+		pump(t, db, o, participant{fail: map[string]bool{"inventory.reserve": true}, silent: map[string]bool{"payment.refund": true}}, 1)
+		clk.Advance(time.Minute)
+		if n, err := o.Tick(ctx); n != 1 || err != nil {
+			t.Fatalf("Tick = %d, %v", n, err)
+		}
+		st := get(t, o, "o-1")
+		if st.Status != saga.StatusFailed {
+			t.Fatalf("status = %s, want failed", st.Status)
+		}
+		refund := st.CommandID
+		failure, _ := participant{fail: map[string]bool{"payment.refund": true}}.reply(t, mustCommand(t, refund, "payment.refund"))
+		if deliver(t, db, o, failure) {
+			t.Fatal("late failure of a stuck compensation handled")
+		}
+		success, _ := participant{}.reply(t, mustCommand(t, refund, "payment.refund"))
+		if !deliver(t, db, o, success) {
+			t.Fatal("late success of a stuck compensation not handled")
+		}
+		if st := get(t, o, "o-1"); st.Status != saga.StatusCompensated {
+			t.Fatalf("status = %s, want compensated", st.Status)
+		}
+	})
+}
+
+// mustCommand is a stand-in for a command envelope with the given id.
+func mustCommand(t *testing.T, id, typ string) event.Envelope {
+	t.Helper()
+	return event.Envelope{EventID: id, EventType: typ, Metadata: event.Metadata{CorrelationID: "corr-o-1", Source: "test"}}
 }

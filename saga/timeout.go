@@ -58,16 +58,12 @@ func (o *Orchestrator) Tick(ctx context.Context) (int, error) {
 // timeout applies the timeout policy to saga id if its deadline is at or
 // before now.
 func (o *Orchestrator) timeout(ctx context.Context, tx *sqldb.Tx, id string, now time.Time) (bool, error) {
-	st, err := loadInstance(ctx, tx, id)
+	st, def, err := o.load(ctx, tx, id)
 	if err != nil {
 		return false, err
 	}
 	if st.Status.Terminal() || st.Deadline.IsZero() || st.Deadline.After(now) {
 		return false, nil
-	}
-	def, err := o.definition(st.Definition)
-	if err != nil {
-		return false, err
 	}
 	c := o.newChange(st, def)
 	step := c.step()
