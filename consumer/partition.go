@@ -35,7 +35,8 @@ type worker struct {
 	tp     tp
 	replay bool
 
-	in       chan []*kgo.Record
+	in       chan []*kgo.Record // fetched records, from the poll loop
+	decoded  chan []*item       // the same, decoded, from the decode loop
 	stop     chan struct{}
 	stopOnce sync.Once
 	exited   chan struct{}
@@ -55,10 +56,11 @@ func newWorker(r *Runner, k tp, replay bool) *worker {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &worker{
 		r: r, tp: k, replay: replay,
-		in:     make(chan []*kgo.Record, 4),
-		stop:   make(chan struct{}),
-		exited: make(chan struct{}),
-		ctx:    ctx, hardCancel: cancel,
+		in:      make(chan []*kgo.Record, 4),
+		decoded: make(chan []*item, 8),
+		stop:    make(chan struct{}),
+		exited:  make(chan struct{}),
+		ctx:     ctx, hardCancel: cancel,
 		next: -1,
 	}
 }
@@ -76,6 +78,7 @@ func (w *worker) stopping() bool {
 
 func (w *worker) run() {
 	defer close(w.exited)
+	go w.decodeLoop()
 	for {
 		w.absorb()
 		if w.stopping() {
@@ -92,14 +95,14 @@ func (w *worker) run() {
 			timer = time.NewTimer(wait)
 			tc = timer.C
 		}
-		in := w.in
+		in := w.decoded
 		if len(w.pending) >= w.r.cfg.maxPending {
 			in = nil
 		}
 		select {
 		case <-w.stop:
-		case recs := <-in:
-			w.add(recs)
+		case its := <-in:
+			w.add(its)
 		case <-tc:
 		}
 		if timer != nil {
@@ -112,25 +115,71 @@ func (w *worker) run() {
 func (w *worker) absorb() {
 	for len(w.pending) < w.r.cfg.maxPending {
 		select {
-		case recs := <-w.in:
-			w.add(recs)
+		case its := <-w.decoded:
+			w.add(its)
 		default:
 			return
 		}
 	}
 }
 
-func (w *worker) add(recs []*kgo.Record) {
-	for _, rec := range recs {
-		if w.next >= 0 && rec.Offset < w.next {
-			continue // seen already
+// decodeLoop decodes fetched records for the worker, in a goroutine of
+// its own, so the partition's next records are decoded while its current
+// round waits for its transaction. A fetch may hold thousands of records
+// of the partition; they are handed on in chunks of WithBatchMax, so the
+// first transaction does not wait for the whole fetch to be decoded.
+// Decoding is CPU work: the runner lets at most decodeSem's capacity of
+// chunks be decoded at once, so that on SQLite the partitions' decoders
+// leave a core to the group-commit writer, the serial part of the
+// pipeline. It drops records seen already (a refetch) and exits when the
+// worker stops.
+func (w *worker) decodeLoop() {
+	next := int64(-1)
+	chunk := w.r.cfg.batchMax
+	for {
+		var recs []*kgo.Record
+		select {
+		case recs = <-w.in:
+		case <-w.stop:
+			return
 		}
-		w.next = rec.Offset + 1
-		w.lastEpoch = rec.LeaderEpoch
-		it := &item{rec: rec}
-		if !w.replay {
-			it.env, it.decErr = w.r.dec.Decode(rec.Value)
+		for len(recs) > 0 {
+			n := min(len(recs), chunk)
+			select {
+			case w.r.decodeSem <- struct{}{}:
+			case <-w.stop:
+				return
+			}
+			its := make([]*item, 0, n)
+			for _, rec := range recs[:n] {
+				if next >= 0 && rec.Offset < next {
+					continue // seen already
+				}
+				next = rec.Offset + 1
+				it := &item{rec: rec}
+				if !w.replay {
+					it.env, it.decErr = w.r.dec.Decode(rec.Value)
+				}
+				its = append(its, it)
+			}
+			<-w.r.decodeSem
+			recs = recs[n:]
+			if len(its) == 0 {
+				continue
+			}
+			select {
+			case w.decoded <- its:
+			case <-w.stop:
+				return
+			}
 		}
+	}
+}
+
+func (w *worker) add(its []*item) {
+	for _, it := range its {
+		w.next = it.rec.Offset + 1
+		w.lastEpoch = it.rec.LeaderEpoch
 		w.pending = append(w.pending, it)
 	}
 	w.compact()

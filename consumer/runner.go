@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,8 @@ type Runner struct {
 	commitSig chan struct{}
 
 	subs chan *submission // group-commit writer's input (SQLite); nil: parallel lanes
+
+	decodeSem chan struct{} // bounds the chunks decoded at once
 }
 
 // tp names one topic partition.
@@ -110,12 +113,15 @@ func New(db *sqldb.DB, dec Decoder, group string, topics []string, h Handler, op
 	mws := append([]Middleware{Recover(), Dedup(group)}, cfg.middleware...)
 	fast := append([]Middleware{Recover()}, cfg.middleware...)
 	var subs chan *submission
+	decoders := runtime.GOMAXPROCS(0)
 	if db.Dialect == sqldb.SQLite {
 		subs = make(chan *submission) // unbuffered: a send completes only when the writer takes it
+		decoders = max(1, decoders-1) // leave a core to the writer
 	}
 	return &Runner{
 		fast:      Chain(h, fast...),
 		subs:      subs,
+		decodeSem: make(chan struct{}, decoders),
 		db:        db,
 		dec:       dec,
 		group:     group,
