@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/outbox"
@@ -70,4 +73,24 @@ func Example() {
 	// sent: payment.process correlation: corr-1 cause: evt-placed
 	// handled: true
 	// status: compensated reason: step payment failed: card_declined
+}
+
+// Wiring in a service: the relay publishes the commands, a consumer runner
+// on saga.replies feeds the replies in, and Run applies step timeouts.
+func ExampleOrchestrator_Handler() {
+	run := func(ctx context.Context, db *sqldb.DB, o *saga.Orchestrator, relay *outbox.Relay, brokers []string) error {
+		reg := event.NewRegistry()
+		if err := saga.RegisterTypes(reg); err != nil {
+			return err
+		}
+		r, err := consumer.New(db, event.NewCodec(reg), "saga-orchestrator",
+			[]string{kafka.TopicSagaReplies}, o.Handler(), consumer.WithKafkaOpts(kgo.SeedBrokers(brokers...)))
+		if err != nil {
+			return err
+		}
+		go func() { _ = relay.Run(ctx) }()
+		go func() { _ = o.Run(ctx) }()
+		return r.Run(ctx)
+	}
+	_ = run
 }
