@@ -30,6 +30,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 	root.AddCommand(
 		newBrokerCmd(),
 		newUpCmd(),
+		newStatusCmd(),
 	)
 	return root
 }
