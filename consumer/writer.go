@@ -33,6 +33,9 @@ func (r *Runner) groupMax() int { return 4 * r.cfg.batchMax }
 // (the worker's context error if it was cancelled before the writer took
 // the batches).
 func (w *worker) submit(bs []*laneBatch) error {
+	if err := w.ctx.Err(); err != nil {
+		return err // do not cancel the others' transaction
+	}
 	s := &submission{w: w, bs: bs, done: make(chan struct{})}
 	select {
 	case w.r.subs <- s:
