@@ -87,7 +87,9 @@ func WithProgressInterval(d time.Duration) RebuildOption {
 // WithSwapLag sets how close (in records, over all partitions) the shadow
 // must be to the live checkpoints before the swap starts (default 1000);
 // the rest is applied during the swap, with the live runner paused.
-func WithSwapLag(n int64) RebuildOption { return rebuildOptFunc(func(c *rebuildConfig) { c.swapLag = n }) }
+func WithSwapLag(n int64) RebuildOption {
+	return rebuildOptFunc(func(c *rebuildConfig) { c.swapLag = n })
+}
 
 // WithSwapTimeout bounds the swap's pause (default 30s); past it the
 // rebuild rolls back and fails, and the live model stays as it was.

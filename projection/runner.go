@@ -247,7 +247,7 @@ func (r *Runner) partition(ctx context.Context, cl *kgo.Client, recs []*kgo.Reco
 	}
 	for len(items) > 0 {
 		n := min(len(items), r.cfg.batchMax)
-		done, err := r.batch(ctx, cl, tp, items[:n])
+		done, cause, err := r.batch(ctx, cl, tp, items[:n])
 		switch {
 		case errors.Is(err, errMoved):
 			return nil // the stored checkpoint moved: records are refetched from it
@@ -257,7 +257,7 @@ func (r *Runner) partition(ctx context.Context, cl *kgo.Client, recs []*kgo.Reco
 		items = items[done:]
 		if done < n {
 			// items[0] failed: retry it alone, then apply the policy.
-			ok, err := r.retry(ctx, cl, tp, items[0])
+			ok, err := r.retry(ctx, cl, tp, items[0], cause)
 			if err != nil {
 				if errors.Is(err, errMoved) {
 					return nil
@@ -281,26 +281,26 @@ var errMoved = errors.New("projection: checkpoint moved")
 // batch applies items in one transaction and returns how many committed:
 // all of them, or those before the first that failed (which the caller
 // retries). Database errors are retried here with backoff until ctx ends.
-func (r *Runner) batch(ctx context.Context, cl *kgo.Client, tp TopicPartition, items []item) (int, error) {
+func (r *Runner) batch(ctx context.Context, cl *kgo.Client, tp TopicPartition, items []item) (int, error, error) {
 	for attempt := 1; ; {
 		st, fail, err := r.tryBatch(ctx, cl, tp, items)
 		if err == nil {
 			if fail == nil {
 				r.count(st)
-				return len(items), nil
+				return len(items), nil, nil
 			}
 			if fail.index == 0 {
-				return 0, nil
+				return 0, fail.err, nil
 			}
 			items = items[:fail.index] // commit what comes before the failing item
 			continue
 		}
 		if errors.Is(err, errMoved) || ctx.Err() != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		r.cfg.log.Warn("projection: batch failed, retrying", "projection", r.p.Name(), "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		if !sleepCtx(ctx, r.backoff(attempt)) {
-			return 0, ctx.Err()
+			return 0, nil, ctx.Err()
 		}
 		attempt++
 	}
@@ -358,10 +358,12 @@ func (r *Runner) fence(ctx context.Context, cl *kgo.Client, tx *sqldb.Tx, tp Top
 // retry tries the failing item alone until it applies, the attempts are
 // used up (then the poison policy applies) or ctx ends. It reports whether
 // the partition goes on.
-func (r *Runner) retry(ctx context.Context, cl *kgo.Client, tp TopicPartition, it item) (bool, error) {
-	attempts := 1
-	var cause error
-	for {
+func (r *Runner) retry(ctx context.Context, cl *kgo.Client, tp TopicPartition, it item, cause error) (bool, error) {
+	attempts := 1 // the batch's
+	for it.decodeErr == nil && attempts < r.cfg.maxAttempts {
+		if !sleepCtx(ctx, r.backoff(attempts)) {
+			return false, ctx.Err()
+		}
 		st, fail, err := r.tryBatch(ctx, cl, tp, []item{it})
 		switch {
 		case err != nil && (errors.Is(err, errMoved) || ctx.Err() != nil):
@@ -375,17 +377,10 @@ func (r *Runner) retry(ctx context.Context, cl *kgo.Client, tp TopicPartition, i
 			cause = fail.err
 			attempts++
 		}
-		if it.decodeErr != nil || attempts > r.cfg.maxAttempts {
-			break
-		}
-		if !sleepCtx(ctx, r.backoff(attempts)) {
-			return false, ctx.Err()
-		}
 	}
 	if cause == nil {
 		cause = it.decodeErr
 	}
-	attempts = min(attempts, r.cfg.maxAttempts)
 	perr := &PoisonError{Projection: r.p.Name(), Topic: tp.Topic, Partition: tp.Partition, Offset: it.msg.Offset,
 		EventID: it.msg.Envelope.EventID, Attempts: attempts, Err: cause}
 	kind := kindApply
