@@ -339,4 +339,5 @@ func TestChoreographyEndToEnd(t *testing.T) {
 	t.Logf("%d orders settled (%d shipped before the customer could cancel)", len(orders), len(extraOrders))
 	checkConservation(t, base, svc, orders)
 	checkTopics(t, up.rt.KafkaAddr, orders)
+	checkMailAndAnalytics(t, base, svc, orders)
 }

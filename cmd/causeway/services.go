@@ -12,7 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/internal/analytics"
 	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/email"
 	"github.com/causeway-dev/causeway/internal/inventory"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
 	"github.com/causeway-dev/causeway/internal/payment"
@@ -36,7 +38,7 @@ const (
 )
 
 // Service names: DATA-DIR/<name>.db, and the consumer groups.
-var serviceGroups = []string{ordersvc.SagaGroup, payment.Group, inventory.Group, shipping.Group}
+var serviceGroups = []string{ordersvc.SagaGroup, payment.Group, inventory.Group, shipping.Group, email.Group, analytics.Group}
 
 // platformTopics are the topics `up` creates: the fixed ones and each
 // consumer group's dead-letter and replay topics.
@@ -49,7 +51,8 @@ func platformTopics(partitions int32) []kafka.TopicSpec {
 }
 
 // unit is one service's machinery: its database, its outbox relay (with
-// its producer client) and its consumer runner.
+// its producer client; none for services that publish nothing) and its
+// consumer runner.
 type unit struct {
 	name   string
 	db     *sqldb.DB
@@ -64,6 +67,12 @@ type platform struct {
 	orders *ordersvc.Service
 	invDB  *sqldb.DB
 	units  []*unit
+
+	mailbox   *email.Mailbox
+	analytics *analytics.Reader
+	sender    *email.Sender // nil unless --smtp-addr
+	senderWG  sync.WaitGroup
+	senderEnd context.CancelFunc
 
 	runCancel  context.CancelFunc
 	relayStop  context.CancelFunc
@@ -119,6 +128,25 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 		return nil, err
 	}
 	p.units = append(p.units, &unit{name: "shipping", db: shipDB})
+	emailDB, err := open("email", func(db *sqldb.DB) error { return email.Migrate(ctx, db) })
+	if err != nil {
+		return nil, err
+	}
+	p.units = append(p.units, &unit{name: "email", db: emailDB})
+	p.mailbox = email.NewMailbox(emailDB)
+	emailHandler, err := email.NewHandler(email.WithSending(cfg.SMTPAddr != ""))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SMTPAddr != "" {
+		p.sender = email.NewSender(emailDB, cfg.SMTPAddr, email.WithSenderLogger(log.With("component", "email-smtp")))
+	}
+	analyticsDB, err := open("analytics", func(db *sqldb.DB) error { return analytics.Migrate(ctx, db) })
+	if err != nil {
+		return nil, err
+	}
+	p.units = append(p.units, &unit{name: "analytics", db: analyticsDB})
+	p.analytics = analytics.NewReader(analyticsDB, nil)
 
 	kopts, err := ccfg.Opts()
 	if err != nil {
@@ -129,21 +157,26 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 		topics   []string
 		handler  consumer.Handler
 		attempts int
+		silent   bool // publishes nothing: no outbox relay
 	}
 	wires := []wiring{
-		{ordersvc.SagaGroup, ordersvc.SagaTopics, p.orders.SagaHandler(), sagaMaxAttempts},
-		{payment.Group, payment.Topics, payment.NewHandler(codec, nil), serviceMaxAttempts},
-		{inventory.Group, inventory.Topics, inventory.NewHandler(codec, nil), serviceMaxAttempts},
-		{shipping.Group, shipping.Topics, shipping.NewHandler(codec, nil), serviceMaxAttempts},
+		{ordersvc.SagaGroup, ordersvc.SagaTopics, p.orders.SagaHandler(), sagaMaxAttempts, false},
+		{payment.Group, payment.Topics, payment.NewHandler(codec, nil), serviceMaxAttempts, false},
+		{inventory.Group, inventory.Topics, inventory.NewHandler(codec, nil), serviceMaxAttempts, false},
+		{shipping.Group, shipping.Topics, shipping.NewHandler(codec, nil), serviceMaxAttempts, false},
+		{email.Group, email.Topics, emailHandler, serviceMaxAttempts, true},
+		{analytics.Group, analytics.Topics, analytics.NewHandler(nil), serviceMaxAttempts, true},
 	}
 	for i, u := range p.units {
 		w := wires[i]
-		c := ccfg
-		c.ClientID = "causeway-" + u.name + "-outbox"
-		if u.client, err = kafka.NewClient(c); err != nil {
-			return nil, fmt.Errorf("%s kafka client: %w", u.name, err)
+		if !w.silent {
+			c := ccfg
+			c.ClientID = "causeway-" + u.name + "-outbox"
+			if u.client, err = kafka.NewClient(c); err != nil {
+				return nil, fmt.Errorf("%s kafka client: %w", u.name, err)
+			}
+			u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")))
 		}
-		u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")))
 		u.runner, err = consumer.New(u.db, codec, w.group, w.topics, w.handler,
 			consumer.WithKafkaOpts(append(kopts, kgo.ClientID("causeway-"+w.group))...),
 			consumer.WithLogger(log.With("component", w.group)),
@@ -163,23 +196,30 @@ func (p *platform) Start(ctx context.Context) {
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.relayStop, p.runCancel = relayStop, runCancel
 	for _, u := range p.units {
-		p.relaysWG.Go(func() {
-			if err := u.relay.Run(relayCtx); err != nil {
-				p.log.Error("outbox relay stopped", "service", u.name, "err", err)
-			}
-		})
+		if u.relay != nil {
+			p.relaysWG.Go(func() {
+				if err := u.relay.Run(relayCtx); err != nil {
+					p.log.Error("outbox relay stopped", "service", u.name, "err", err)
+				}
+			})
+		}
 		p.runnersWG.Go(func() {
 			if err := u.runner.Run(runCtx); err != nil {
 				p.log.Error("consumer stopped", "service", u.name, "err", err)
 			}
 		})
 	}
+	if p.sender != nil {
+		senderCtx, senderEnd := context.WithCancel(context.WithoutCancel(ctx))
+		p.senderEnd = senderEnd
+		p.senderWG.Go(func() { _ = p.sender.Run(senderCtx) })
+	}
 }
 
 // Ready reports whether every relay publishes.
 func (p *platform) Ready(context.Context) error {
 	for _, u := range p.units {
-		if !u.relay.Stats().Leader {
+		if u.relay != nil && !u.relay.Stats().Leader {
 			return fmt.Errorf("%s outbox relay not running", u.name)
 		}
 	}
@@ -208,9 +248,15 @@ func (p *platform) Drain() {
 		p.runnersWG.Wait()
 		p.log.Info("consumers stopped")
 	}
+	if p.senderEnd != nil {
+		p.senderEnd() // mails not sent yet stay queued for the next start
+		p.senderWG.Wait()
+	}
 	if p.relayStop != nil {
 		for _, u := range p.units {
-			flushOutbox(u.relay, p.shutdownTO, p.log.With("service", u.name))
+			if u.relay != nil {
+				flushOutbox(u.relay, p.shutdownTO, p.log.With("service", u.name))
+			}
 		}
 		p.relayStop()
 		p.relaysWG.Wait()

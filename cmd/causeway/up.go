@@ -43,6 +43,9 @@ type UpConfig struct {
 	Catalog string
 	// ShutdownTimeout bounds each step of the drain on stop.
 	ShutdownTimeout time.Duration
+	// SMTPAddr, when set (host:port), makes the email service also send
+	// every mail it stores to this SMTP server (no auth, no TLS).
+	SMTPAddr string
 }
 
 // DefaultUpConfig returns the defaults of API.md.
@@ -70,6 +73,11 @@ func (c UpConfig) Validate() error {
 	if c.Saga != SagaChoreography && c.Saga != SagaOrchestration {
 		errs = append(errs, fmt.Errorf("--saga %q: must be %s or %s", c.Saga, SagaChoreography, SagaOrchestration))
 	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-addr %q: %w", c.SMTPAddr, err))
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 	}
@@ -95,9 +103,10 @@ func newUpCmd() *cobra.Command {
 		Use:   "up",
 		Short: "Run every service in one process, with the embedded broker and SQLite",
 		Long: `Run Causeway on one machine: the embedded Kafka-protocol broker (persisted under
-DATA-DIR/broker), the order, payment, inventory and shipping services, each with
-its SQLite database (DATA-DIR/<service>.db), its consumer group and its outbox
-relay, running the choreography saga, and the HTTP API. Ctrl-C stops cleanly:
+DATA-DIR/broker), the order, payment, inventory, shipping, email and analytics
+services, each with its SQLite database (DATA-DIR/<service>.db), its consumer
+group and (if it publishes) its outbox relay, running the choreography saga, and
+the HTTP API. With --smtp-addr the email service also sends its mails over SMTP. Ctrl-C stops cleanly:
 the HTTP server drains, the consumers finish and commit, the relays publish what
 is committed, then the clients, the databases and the broker close. Running it
 again on the same --data-dir resumes where it stopped: sagas in flight go on.
@@ -124,6 +133,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	f.BoolVar(&cfg.SyncWrites, "sync-writes", cfg.SyncWrites, "fsync SQLite commits and broker batches (survives power loss; slower)")
 	f.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog JSON file replacing the default (p-1 … p-20, p-sold-out)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
+	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "host:port of an SMTP server the email service sends every mail to (default: mails are only stored)")
 	return cmd
 }
 
@@ -179,7 +189,9 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 	api := httpapi.New(plat.orders, cat,
 		httpapi.WithLogger(log.With("component", "http")),
 		httpapi.WithReadiness(plat.Ready),
-		httpapi.WithStock(plat.Available))
+		httpapi.WithStock(plat.Available),
+		httpapi.WithMailbox(plat.mailbox),
+		httpapi.WithAnalytics(plat.analytics.Summary))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		plat.Drain()
