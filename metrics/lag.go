@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/kafka"
@@ -378,7 +379,7 @@ func deadLetterDepths(ctx context.Context, adm *kadm.Client, groups []string, de
 }
 
 func isUnknownTopic(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNKNOWN_TOPIC")
+	return errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID)
 }
 
 type probeKey struct {

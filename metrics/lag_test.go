@@ -132,3 +132,15 @@ func TestDescribeDeadLetters(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeGroupWithoutDeadLetterTopic(t *testing.T) {
+	f := newFixture(t)
+	f.seedLag(t)
+	s, err := metrics.Describe(testCtx(t), f.adm, f.client, "g2")
+	if err != nil {
+		t.Fatalf("Describe: %v (a missing dlq.g2 is not an error)", err)
+	}
+	if len(s.DeadLetters) != 0 {
+		t.Errorf("dead letters %+v, want none: dlq.g2 does not exist", s.DeadLetters)
+	}
+}
