@@ -44,14 +44,14 @@ type running struct {
 	stop func() error
 }
 
-// startUp runs `causeway up` on dir with free ports and waits until it is
-// ready.
-func startUp(t *testing.T, dir string) *running {
+// startUp runs `causeway up` on dir with free ports (and extraArgs) and
+// waits until it is ready.
+func startUp(t *testing.T, dir string, extraArgs ...string) *running {
 	t.Helper()
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	root := newRootCmd()
-	root.SetArgs([]string{"up", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0"})
+	root.SetArgs(append([]string{"up", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0"}, extraArgs...))
 	root.SetErr(logs)
 	root.SetOut(logs)
 	done := make(chan error, 1)
@@ -291,8 +291,9 @@ func TestUpConfigValidate(t *testing.T) {
 		{"orchestration", func(c *UpConfig) { c.Saga = SagaOrchestration }, nil},
 		{"bad saga", func(c *UpConfig) { c.Saga = "chaos" }, []string{"--saga"}},
 		{"everything wrong", func(c *UpConfig) {
-			c.DataDir, c.HTTPAddr, c.KafkaAddr, c.ShutdownTimeout = "", "nope", "9092", 0
-		}, []string{"--data-dir", "--http-addr", "--kafka-addr", "--shutdown-timeout"}},
+			c.DataDir, c.HTTPAddr, c.KafkaAddr, c.ShutdownTimeout, c.SMTPAddr = "", "nope", "9092", 0, "mail"
+		}, []string{"--data-dir", "--http-addr", "--kafka-addr", "--shutdown-timeout", "--smtp-addr"}},
+		{"smtp", func(c *UpConfig) { c.SMTPAddr = "127.0.0.1:25" }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
