@@ -29,6 +29,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 	}
 	root.AddCommand(
 		newBrokerCmd(),
+		newDLQCmd(),
 		newUpCmd(),
 		newStatusCmd(),
 	)
