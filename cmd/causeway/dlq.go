@@ -394,8 +394,8 @@ second. A letter replayed --max-replays times already is refused unless
 func newDLQDiscardCmd(o *dlqOpts) *cobra.Command {
 	var do dlq.DiscardOptions
 	cmd := &cobra.Command{
-		Use:   "discard LETTER-ID --reason TEXT",
-		Short: "Discard a dead letter (audited, reason required); its key's parked records are released",
+		Use:     "discard LETTER-ID --reason TEXT",
+		Short:   "Discard a dead letter (audited, reason required); its key's parked records are released",
 		Example: `  causeway dlq discard payment-service/orders/3/1042 --reason "test order, customer deleted"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
