@@ -113,10 +113,18 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 	if !ok {
 		return nil
 	}
-	now := h.now()
+	_, err = process(ctx, tx, h.codec, f, h.now())
+	return err
+}
+
+// process records f on its order and does what Next says: reserve (and
+// publish stock.reserved or stock.reservation-failed), release (and publish
+// stock.released), or mark the order cancelled. It returns the order's new
+// state.
+func process(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, f fact, now time.Time) (Order, error) {
 	o, err := loadOrder(ctx, tx, f.orderID, now)
 	if err != nil {
-		return err
+		return Order{}, err
 	}
 	f.record(&o)
 	switch Next(o) {
@@ -126,31 +134,31 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 		lines := Merge(o.Items)
 		avail, err := available(ctx, tx, lines)
 		if err != nil {
-			return err
+			return Order{}, err
 		}
 		md := event.Metadata{CorrelationID: o.Paid.CorrelationID, CausationID: o.Paid.EventID, Source: Source}
 		if ok, missing := Plan(lines, avail); ok {
 			if err := move(ctx, tx, lines, +1); err != nil {
-				return err
+				return Order{}, err
 			}
 			o.Status = StatusReserved
-			err = schema.Emit(ctx, tx, h.codec, md, o.OrderID, Reserved(o, now))
+			err = schema.Emit(ctx, tx, codec, md, o.OrderID, Reserved(o, now))
 		} else {
 			o.Status = StatusFailed
-			err = schema.Emit(ctx, tx, h.codec, md, o.OrderID, ReservationFailed(o, missing, now))
+			err = schema.Emit(ctx, tx, codec, md, o.OrderID, ReservationFailed(o, missing, now))
 		}
 		if err != nil {
-			return err
+			return Order{}, err
 		}
 	case StepRelease:
 		if err := move(ctx, tx, Merge(o.Items), -1); err != nil {
-			return err
+			return Order{}, err
 		}
 		o.Status = StatusReleased
 		md := event.Metadata{CorrelationID: o.Undo.CorrelationID, CausationID: o.Undo.EventID, Source: Source}
-		if err := schema.Emit(ctx, tx, h.codec, md, o.OrderID, Released(o, now)); err != nil {
-			return err
+		if err := schema.Emit(ctx, tx, codec, md, o.OrderID, Released(o, now)); err != nil {
+			return Order{}, err
 		}
 	}
-	return saveOrder(ctx, tx, o, now)
+	return o, saveOrder(ctx, tx, o, now)
 }

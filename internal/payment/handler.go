@@ -93,16 +93,22 @@ func (h *Handler) refund(ctx context.Context, tx *sqldb.Tx, cause event.Envelope
 }
 
 func (h *Handler) apply(ctx context.Context, tx *sqldb.Tx, cause event.Envelope, d Decision) error {
+	return apply(ctx, tx, h.codec, cause, d, h.now())
+}
+
+// apply writes d in tx: the payment and its ledger entry, and its event
+// (caused by cause) to the outbox.
+func apply(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, cause event.Envelope, d Decision, now time.Time) error {
 	if d.Payment == nil {
 		return nil
 	}
-	if err := save(ctx, tx, d.Payment, cause.EventID, h.now()); err != nil {
+	if err := save(ctx, tx, d.Payment, cause.EventID, now); err != nil {
 		return err
 	}
 	if d.Event == nil {
 		return nil
 	}
-	if err := schema.Emit(ctx, tx, h.codec, event.CausedBy(cause, Source), d.Payment.OrderID, d.Event); err != nil {
+	if err := schema.Emit(ctx, tx, codec, event.CausedBy(cause, Source), d.Payment.OrderID, d.Event); err != nil {
 		return fmt.Errorf("payment: %w", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/internal/order"
 	"github.com/causeway-dev/causeway/kafka"
+	"github.com/causeway-dev/causeway/saga"
 )
 
 // ErrNotSchemaEvent: New was given data of a type this package does not
@@ -42,7 +43,8 @@ func Register(reg *event.Registry) error {
 }
 
 // NewRegistry returns a registry of every platform event: the order events
-// (order.RegisterEvents) and this package's.
+// (order.RegisterEvents), this package's events and commands, and the
+// orchestrator's replies (saga.ReplyType).
 func NewRegistry() (*event.Registry, error) {
 	reg := event.NewRegistry()
 	if err := order.RegisterEvents(reg); err != nil {
@@ -50,6 +52,12 @@ func NewRegistry() (*event.Registry, error) {
 	}
 	if err := Register(reg); err != nil {
 		return nil, err
+	}
+	if err := RegisterCommands(reg); err != nil {
+		return nil, err
+	}
+	if err := saga.RegisterTypes(reg); err != nil {
+		return nil, fmt.Errorf("schema: register: %w", err)
 	}
 	return reg, nil
 }

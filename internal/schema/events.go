@@ -38,12 +38,16 @@ const (
 	CauseOutOfStock        Cause = "out_of_stock"
 	CauseShippingFailed    Cause = "shipping_failed"
 	CauseCustomerCancelled Cause = "customer_cancelled"
+	// CausePaymentFailed: the payment step itself is undone because it
+	// timed out (orchestration only): a charge that went through after all
+	// is refunded.
+	CausePaymentFailed Cause = "payment_failed"
 )
 
 // Valid reports whether c is one of the causes.
 func (c Cause) Valid() bool {
 	switch c {
-	case CauseOutOfStock, CauseShippingFailed, CauseCustomerCancelled:
+	case CauseOutOfStock, CauseShippingFailed, CauseCustomerCancelled, CausePaymentFailed:
 		return true
 	}
 	return false

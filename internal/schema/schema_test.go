@@ -112,12 +112,12 @@ func TestErrors(t *testing.T) {
 	if err := schema.Register(reg); err == nil {
 		t.Error("registering twice: no error")
 	}
-	for _, c := range []schema.Cause{schema.CauseOutOfStock, schema.CauseShippingFailed, schema.CauseCustomerCancelled} {
+	for _, c := range []schema.Cause{schema.CauseOutOfStock, schema.CauseShippingFailed, schema.CauseCustomerCancelled, schema.CausePaymentFailed} {
 		if !c.Valid() || !order.Reason(c).Valid() {
 			t.Errorf("cause %q must be valid and an order reason", c)
 		}
 	}
-	if schema.Cause("payment_failed").Valid() {
-		t.Error("payment_failed is not a compensation cause")
+	if schema.Cause("placed").Valid() || schema.Cause("").Valid() {
+		t.Error("placed and the empty cause are not compensation causes")
 	}
 }

@@ -95,10 +95,17 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 	if !ok {
 		return nil
 	}
-	now := h.now()
+	_, err = process(ctx, tx, h.codec, orderID, fn, h.now())
+	return err
+}
+
+// process records a fact (fn) on the order and does what Next says: ship
+// (shipment.created or shipment.failed), cancel the shipment
+// (shipment.cancelled), or drop the order. It returns the new state.
+func process(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, orderID string, fn func(*Order), now time.Time) (Order, error) {
 	o, err := loadOrder(ctx, tx, orderID, now)
 	if err != nil {
-		return err
+		return Order{}, err
 	}
 	fn(&o)
 	var (
@@ -117,9 +124,9 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 	}
 	if out != nil {
 		md := event.Metadata{CorrelationID: cause.CorrelationID, CausationID: cause.EventID, Source: Source}
-		if err := schema.Emit(ctx, tx, h.codec, md, o.OrderID, out); err != nil {
-			return err
+		if err := schema.Emit(ctx, tx, codec, md, o.OrderID, out); err != nil {
+			return Order{}, err
 		}
 	}
-	return saveOrder(ctx, tx, o, now)
+	return o, saveOrder(ctx, tx, o, now)
 }
