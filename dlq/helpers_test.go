@@ -86,6 +86,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvAudit(t, sqltest.SQLite)
+}
+
+// newEnvAudit is newEnv with the audit log on the database open gives.
+func newEnvAudit(t *testing.T, open func(testing.TB, ...[]sqldb.Migration) *sqldb.DB) *env {
+	t.Helper()
 	ctx := context.Background()
 	var specs []kafka.TopicSpec
 	specs = append(specs, kafka.TopicSpec{Name: testTopic, Partitions: 3, ReplicationFactor: -1})
@@ -98,7 +104,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(b.Close)
 	e := &env{t: t, addr: b.Addr(), cfg: b.ClientConfig(), broken: map[string]bool{}}
 	e.db = sqltest.SQLite(t, consumer.Migrations(), effectMigs)
-	e.audit = dlq.NewAudit(sqltest.SQLite(t, dlq.Migrations()))
+	e.audit = dlq.NewAudit(open(t, dlq.Migrations()))
 	e.dec = &swapDecoder{}
 	e.dec.c.Store(codec(t, 2))
 	h := consumer.HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *consumer.Message) error {

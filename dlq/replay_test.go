@@ -9,6 +9,8 @@ import (
 
 	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/dlq"
+	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/sqldb/sqltest"
 )
 
 // A dry run produces nothing; a replay after the fix handles the letter and
@@ -152,9 +154,15 @@ func TestLoopGuard(t *testing.T) {
 }
 
 // A bulk replay by filter, rate limited, interrupted after two letters,
-// resumes from its checkpoint and replays each letter exactly once.
+// resumes from its checkpoint and replays each letter exactly once; with
+// the audit log on SQLite and on PostgreSQL.
 func TestBulkReplayRateLimitResume(t *testing.T) {
-	e := newEnv(t)
+	sqltest.Each(t, func(t *testing.T, open func(testing.TB, ...[]sqldb.Migration) *sqldb.DB) {
+		testBulkReplay(t, newEnvAudit(t, open))
+	})
+}
+
+func testBulkReplay(t *testing.T, e *env) {
 	keys := []string{"k0", "k1", "k2", "k3", "k4"}
 	for _, k := range keys {
 		e.poison(k, 2)
