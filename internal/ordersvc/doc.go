@@ -50,9 +50,15 @@
 // a time (the order did not exist before its first event: ErrNotFound),
 // Events returns the stored envelopes in stream order.
 //
-// # Later
+// # Sagas
 //
-// The order service will also consume saga events (payment, inventory,
-// shipping) and move the status with Repository.Update and the same outbox
-// function (see Service.Repository).
+// Under choreography (the default) SagaHandler follows the payment,
+// inventory and shipping events and moves the order's status with the
+// same repository and outbox function. Under orchestration (Orchestrate)
+// Place starts the order saga (package ordersaga) in the transaction that
+// appends order.placed, Transition appends order.paid, order.reserved,
+// order.shipped and order.cancelled from the saga's transitions in the
+// orchestrator's transaction, and Cancel compensates the saga in the
+// transaction that appends the customer's order.cancelled. The events on
+// "orders" are the same in both modes.
 package ordersvc

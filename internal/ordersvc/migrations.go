@@ -8,6 +8,7 @@ import (
 	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/eventstore/sqlstore"
 	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/saga"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -26,10 +27,11 @@ func Migrations() []sqldb.Migration {
 }
 
 // Migrate applies every migration the order database needs: the event
-// store's, the outbox's, the saga consumer's and the service's own. It is
+// store's, the outbox's, the saga consumer's, the saga orchestrator's
+// (used under --saga=orchestration) and the service's own. It is
 // idempotent.
 func Migrate(ctx context.Context, db *sqldb.DB) error {
-	if err := db.Migrate(ctx, sqlstore.Migrations(), outbox.Migrations(), consumer.Migrations(), Migrations()); err != nil {
+	if err := db.Migrate(ctx, sqlstore.Migrations(), outbox.Migrations(), consumer.Migrations(), saga.Migrations(), Migrations()); err != nil {
 		return fmt.Errorf("ordersvc: migrate: %w", err)
 	}
 	return nil

@@ -64,7 +64,8 @@ func ValidIdempotencyKey(key string) bool {
 
 // Place places an order: prices from the catalog, a new order id, the
 // order.placed event with a new flow's metadata, appended with its outbox
-// row in one transaction. With a non-empty idempotencyKey the request is
+// row in one transaction (under orchestration the order's saga starts in it
+// too). With a non-empty idempotencyKey the request is
 // claimed in the same transaction (see the package doc): a repeat with the
 // same request returns the first answer (Replayed), a repeat with another
 // request fails with ErrIdempotencyMismatch.
@@ -117,6 +118,11 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest, idempotencyKey st
 		})
 		if err != nil {
 			return err
+		}
+		if s.orch != nil && len(out.Events) > 0 {
+			if err := s.startSaga(ctx, tx, out.Events[0]); err != nil {
+				return err
+			}
 		}
 		res = PlaceResult{
 			OrderID:          cmd.OrderID,

@@ -13,6 +13,7 @@ import (
 	"github.com/causeway-dev/causeway/eventstore/sqlstore"
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/order"
+	"github.com/causeway-dev/causeway/saga"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -58,6 +59,7 @@ type Service struct {
 	codec *event.Codec
 	repo  *order.Repository
 	cfg   config
+	orch  *saga.Orchestrator // nil under choreography (see Orchestrate)
 }
 
 // New returns the order service on db, which must be migrated (Migrate).
@@ -125,7 +127,8 @@ type CancelResult struct {
 	ConsistencyToken string `json:"consistencyToken"`
 }
 
-// Cancel cancels order id at the customer's request. An unknown order
+// Cancel cancels order id at the customer's request; under orchestration
+// its saga is compensated in the same transaction. An unknown order
 // gives order.ErrNotFound; a shipped or already cancelled one a
 // *order.TransitionError (order.ErrIllegalTransition).
 func (s *Service) Cancel(ctx context.Context, id string) (CancelResult, error) {
@@ -136,10 +139,15 @@ func (s *Service) Cancel(ctx context.Context, id string) (CancelResult, error) {
 	if err != nil {
 		return CancelResult{}, err
 	}
-	res, err := s.repo.Update(ctx, id, md, func(o *order.Order) error {
-		_, err := o.Cancel(order.ReasonCustomerCancelled, s.cfg.now())
-		return err
-	})
+	var res order.Result
+	if s.orch != nil {
+		res, err = s.cancelOrchestrated(ctx, id, md)
+	} else {
+		res, err = s.repo.Update(ctx, id, md, func(o *order.Order) error {
+			_, err := o.Cancel(order.ReasonCustomerCancelled, s.cfg.now())
+			return err
+		})
+	}
 	if err != nil {
 		return CancelResult{}, fmt.Errorf("ordersvc: cancel %q: %w", id, err)
 	}
