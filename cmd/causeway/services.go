@@ -15,6 +15,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/analytics"
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/email"
+	"github.com/causeway-dev/causeway/internal/httpapi"
 	"github.com/causeway-dev/causeway/internal/inventory"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
 	"github.com/causeway-dev/causeway/internal/payment"
@@ -81,9 +82,15 @@ type platform struct {
 	shutdownTO time.Duration
 }
 
-// openPlatform opens and migrates every service's SQLite file under
-// dataDir and builds its handler, runner and relay. Close undoes it.
-func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg kafka.ClientConfig, log *slog.Logger) (_ *platform, err error) {
+// openPlatform opens and migrates every service's database (by default
+// its SQLite file under cfg.DataDir; see withServices and withOpener for
+// `causeway serve`) and builds its handler, runner and relay. Close undoes
+// it. `up` and `serve` share this wiring.
+func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg kafka.ClientConfig, log *slog.Logger, opts ...platformOpt) (_ *platform, err error) {
+	po := platformOpts{instance: "causeway"}
+	for _, o := range opts {
+		o(&po)
+	}
 	p := &platform{log: log, shutdownTO: cfg.ShutdownTimeout}
 	defer func() {
 		if err != nil {
@@ -94,8 +101,15 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 	if err != nil {
 		return nil, err
 	}
+	openDB := po.open
+	if openDB == nil {
+		openDB = func(ctx context.Context, name string) (*sqldb.DB, error) {
+			return sqlite.Open(ctx, filepath.Join(cfg.DataDir, name+".db"), sqlite.SyncWrites(cfg.SyncWrites))
+		}
+	}
+	want := func(name string) bool { return po.services == nil || po.services[name] }
 	open := func(name string, migrate func(*sqldb.DB) error) (*sqldb.DB, error) {
-		db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, name+".db"), sqlite.SyncWrites(cfg.SyncWrites))
+		db, err := openDB(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("%s db: %w", name, err)
 		}
@@ -106,79 +120,106 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 		return db, nil
 	}
 
-	orderDB, err := open("order", func(db *sqldb.DB) error { return ordersvc.Migrate(ctx, db) })
-	if err != nil {
-		return nil, err
+	if want("order") {
+		orderDB, err := open("order", func(db *sqldb.DB) error { return ordersvc.Migrate(ctx, db) })
+		if err != nil {
+			return nil, err
+		}
+		p.units = append(p.units, &unit{name: "order", db: orderDB})
+		if p.orders, err = ordersvc.New(orderDB, cat, ordersvc.WithLogger(log.With("service", "order"))); err != nil {
+			return nil, err
+		}
 	}
-	p.units = append(p.units, &unit{name: "order", db: orderDB})
-	if p.orders, err = ordersvc.New(orderDB, cat, ordersvc.WithLogger(log.With("service", "order"))); err != nil {
-		return nil, err
+	if want("payment") {
+		payDB, err := open("payment", func(db *sqldb.DB) error { return payment.Migrate(ctx, db) })
+		if err != nil {
+			return nil, err
+		}
+		p.units = append(p.units, &unit{name: "payment", db: payDB})
 	}
-	payDB, err := open("payment", func(db *sqldb.DB) error { return payment.Migrate(ctx, db) })
-	if err != nil {
-		return nil, err
+	if want("inventory") {
+		if p.invDB, err = open("inventory", func(db *sqldb.DB) error { return inventory.Migrate(ctx, db, cat) }); err != nil {
+			return nil, err
+		}
+		p.units = append(p.units, &unit{name: "inventory", db: p.invDB})
 	}
-	p.units = append(p.units, &unit{name: "payment", db: payDB})
-	if p.invDB, err = open("inventory", func(db *sqldb.DB) error { return inventory.Migrate(ctx, db, cat) }); err != nil {
-		return nil, err
+	if want("shipping") {
+		shipDB, err := open("shipping", func(db *sqldb.DB) error { return shipping.Migrate(ctx, db) })
+		if err != nil {
+			return nil, err
+		}
+		p.units = append(p.units, &unit{name: "shipping", db: shipDB})
 	}
-	p.units = append(p.units, &unit{name: "inventory", db: p.invDB})
-	shipDB, err := open("shipping", func(db *sqldb.DB) error { return shipping.Migrate(ctx, db) })
-	if err != nil {
-		return nil, err
+	var emailHandler consumer.Handler
+	if want("email") {
+		emailDB, err := open("email", func(db *sqldb.DB) error { return email.Migrate(ctx, db) })
+		if err != nil {
+			return nil, err
+		}
+		p.units = append(p.units, &unit{name: "email", db: emailDB})
+		p.mailbox = email.NewMailbox(emailDB)
+		if emailHandler, err = email.NewHandler(email.WithSending(cfg.SMTPAddr != "")); err != nil {
+			return nil, err
+		}
+		if cfg.SMTPAddr != "" {
+			p.sender = email.NewSender(emailDB, cfg.SMTPAddr, email.WithSenderLogger(log.With("component", "email-smtp")))
+		}
 	}
-	p.units = append(p.units, &unit{name: "shipping", db: shipDB})
-	emailDB, err := open("email", func(db *sqldb.DB) error { return email.Migrate(ctx, db) })
-	if err != nil {
-		return nil, err
+	if want("analytics") {
+		analyticsDB, err := open("analytics", func(db *sqldb.DB) error { return analytics.Migrate(ctx, db) })
+		if err != nil {
+			return nil, err
+		}
+		p.units = append(p.units, &unit{name: "analytics", db: analyticsDB})
+		p.analytics = analytics.NewReader(analyticsDB, nil)
 	}
-	p.units = append(p.units, &unit{name: "email", db: emailDB})
-	p.mailbox = email.NewMailbox(emailDB)
-	emailHandler, err := email.NewHandler(email.WithSending(cfg.SMTPAddr != ""))
-	if err != nil {
-		return nil, err
-	}
-	if cfg.SMTPAddr != "" {
-		p.sender = email.NewSender(emailDB, cfg.SMTPAddr, email.WithSenderLogger(log.With("component", "email-smtp")))
-	}
-	analyticsDB, err := open("analytics", func(db *sqldb.DB) error { return analytics.Migrate(ctx, db) })
-	if err != nil {
-		return nil, err
-	}
-	p.units = append(p.units, &unit{name: "analytics", db: analyticsDB})
-	p.analytics = analytics.NewReader(analyticsDB, nil)
 
 	kopts, err := ccfg.Opts()
 	if err != nil {
 		return nil, err
 	}
 	type wiring struct {
+		name     string
 		group    string
 		topics   []string
 		handler  consumer.Handler
 		attempts int
 		silent   bool // publishes nothing: no outbox relay
 	}
-	wires := []wiring{
-		{ordersvc.SagaGroup, ordersvc.SagaTopics, p.orders.SagaHandler(), sagaMaxAttempts, false},
-		{payment.Group, payment.Topics, payment.NewHandler(codec, nil), serviceMaxAttempts, false},
-		{inventory.Group, inventory.Topics, inventory.NewHandler(codec, nil), serviceMaxAttempts, false},
-		{shipping.Group, shipping.Topics, shipping.NewHandler(codec, nil), serviceMaxAttempts, false},
-		{email.Group, email.Topics, emailHandler, serviceMaxAttempts, true},
-		{analytics.Group, analytics.Topics, analytics.NewHandler(nil), serviceMaxAttempts, true},
+	var wires []wiring
+	if p.orders != nil {
+		wires = append(wires, wiring{"order", ordersvc.SagaGroup, ordersvc.SagaTopics, p.orders.SagaHandler(), sagaMaxAttempts, false})
 	}
-	for i, u := range p.units {
-		w := wires[i]
+	wires = append(wires,
+		wiring{"payment", payment.Group, payment.Topics, payment.NewHandler(codec, nil), serviceMaxAttempts, false},
+		wiring{"inventory", inventory.Group, inventory.Topics, inventory.NewHandler(codec, nil), serviceMaxAttempts, false},
+		wiring{"shipping", shipping.Group, shipping.Topics, shipping.NewHandler(codec, nil), serviceMaxAttempts, false},
+		wiring{"email", email.Group, email.Topics, emailHandler, serviceMaxAttempts, true},
+		wiring{"analytics", analytics.Group, analytics.Topics, analytics.NewHandler(nil), serviceMaxAttempts, true},
+	)
+	wireOf := func(name string) (wiring, bool) {
+		for _, w := range wires {
+			if w.name == name {
+				return w, true
+			}
+		}
+		return wiring{}, false
+	}
+	for _, u := range p.units {
+		w, ok := wireOf(u.name)
+		if !ok {
+			return nil, fmt.Errorf("%s: no consumer wiring", u.name)
+		}
 		if !w.silent {
 			c := ccfg
-			c.ClientID = "causeway-" + u.name + "-outbox"
+			c.ClientID = po.instance + "-" + u.name + "-outbox"
 			if u.client, err = kafka.NewClient(c); err != nil {
 				return nil, fmt.Errorf("%s kafka client: %w", u.name, err)
 			}
 			u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")))
 		}
 		u.runner, err = consumer.New(u.db, codec, w.group, w.topics, w.handler,
-			consumer.WithKafkaOpts(append(kopts, kgo.ClientID("causeway-"+w.group))...),
+			consumer.WithKafkaOpts(append(kopts, kgo.ClientID(po.instance+"-"+w.group))...),
 			consumer.WithLogger(log.With("component", w.group)),
 			consumer.WithMaxAttempts(w.attempts),
 			consumer.WithBackoff(retryBase, retryMax),
@@ -216,14 +257,65 @@ func (p *platform) Start(ctx context.Context) {
 	}
 }
 
-// Ready reports whether every relay publishes.
+// Ready reports whether every relay publishes. On PostgreSQL a relay that
+// waits for another process's relay to give up the leader lock is ready
+// too: that is the normal state of the second `causeway serve` process.
 func (p *platform) Ready(context.Context) error {
 	for _, u := range p.units {
-		if u.relay != nil && !u.relay.Stats().Leader {
+		if u.relay != nil && u.db.Dialect != sqldb.Postgres && !u.relay.Stats().Leader {
 			return fmt.Errorf("%s outbox relay not running", u.name)
 		}
 	}
 	return nil
+}
+
+// platformOpts are the settings of openPlatform beyond UpConfig.
+type platformOpts struct {
+	services map[string]bool // nil: every service
+	open     func(ctx context.Context, name string) (*sqldb.DB, error)
+	instance string // prefix of Kafka client IDs
+}
+
+// platformOpt is an option of openPlatform.
+type platformOpt func(*platformOpts)
+
+// withServices runs only the named services (names of serviceNames).
+func withServices(names ...string) platformOpt {
+	return func(o *platformOpts) {
+		o.services = map[string]bool{}
+		for _, n := range names {
+			o.services[n] = true
+		}
+	}
+}
+
+// withOpener opens each service's database with open (not migrated yet)
+// instead of a SQLite file under the data dir.
+func withOpener(open func(ctx context.Context, name string) (*sqldb.DB, error)) platformOpt {
+	return func(o *platformOpts) { o.open = open }
+}
+
+// withInstance prefixes the Kafka client IDs with id (default "causeway").
+func withInstance(id string) platformOpt { return func(o *platformOpts) { o.instance = id } }
+
+// serviceNames are the services openPlatform knows, in start order.
+var serviceNames = []string{"order", "payment", "inventory", "shipping", "email", "analytics"}
+
+// apiOptions are the HTTP API options of the services this platform runs:
+// readiness, and live stock, mailbox and analytics when it runs the
+// inventory, email and analytics services.
+func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
+	opts := []httpapi.Option{httpapi.WithLogger(log.With("component", "http")), httpapi.WithReadiness(p.Ready)}
+	if p.invDB != nil {
+		opts = append(opts, httpapi.WithStock(p.Available))
+	}
+	if p.mailbox != nil {
+		opts = append(opts, httpapi.WithMailbox(p.mailbox))
+	}
+	if p.analytics != nil {
+		opts = append(opts, httpapi.WithAnalytics(p.analytics.Summary))
+	}
+	return opts
 }
 
 // Available returns the live available stock per product.

@@ -186,12 +186,7 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 	plat.Start(ctx)
 
 	// HTTP.
-	api := httpapi.New(plat.orders, cat,
-		httpapi.WithLogger(log.With("component", "http")),
-		httpapi.WithReadiness(plat.Ready),
-		httpapi.WithStock(plat.Available),
-		httpapi.WithMailbox(plat.mailbox),
-		httpapi.WithAnalytics(plat.analytics.Summary))
+	api := httpapi.New(plat.orders, cat, plat.apiOptions(log)...)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		plat.Drain()
