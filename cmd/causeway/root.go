@@ -31,6 +31,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 		newBrokerCmd(),
 		newDLQCmd(),
 		newUpCmd(),
+		newServeCmd(),
 		newStatusCmd(),
 	)
 	return root
