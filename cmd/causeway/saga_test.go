@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,28 +20,76 @@ import (
 	"github.com/causeway-dev/causeway/sqlite"
 )
 
-// sagaCase is one path of the choreography and what it must leave behind.
+// sagaCase is one path of the saga and what it must leave behind, in
+// both modes: the same final status and reason, the same order events,
+// the same captures and refunds. The participants' own rows differ: under
+// orchestration a participant only knows the orders it got a command for
+// ("" = no row).
 type sagaCase struct {
 	name, method, product, country string
 	cancel                         bool // customer cancel once paid or reserved
 	status, reason                 string
+	events                         []string // the order's event types, in order ("order.reserved?" may be absent)
 	captures, refunds              int
-	inventory, shipping            []string // accepted final row statuses
+	inventory, shipping            []string // accepted final row statuses, choreography
+	oInventory, oShipping          []string // the same under orchestration (nil: as choreography)
 }
 
 var sagaCases = []sagaCase{
 	{name: "success", method: "card_ok", product: "p-1", country: "US", status: "shipped",
+		events:   []string{"order.placed", "order.paid", "order.reserved", "order.shipped"},
 		captures: 1, inventory: []string{"reserved"}, shipping: []string{"created"}},
 	{name: "card_declined", method: "card_declined", product: "p-1", country: "US", status: "cancelled", reason: "payment_failed",
-		inventory: []string{"cancelled"}, shipping: []string{"cancelled"}},
+		events:    []string{"order.placed", "order.cancelled"},
+		inventory: []string{"cancelled"}, shipping: []string{"cancelled"}, oInventory: []string{""}, oShipping: []string{""}},
 	{name: "sold_out", method: "card_ok", product: "p-sold-out", country: "US", status: "cancelled", reason: "out_of_stock",
-		captures: 1, refunds: 1, inventory: []string{"failed"}, shipping: []string{"cancelled"}},
+		events:   []string{"order.placed", "order.paid", "order.cancelled"},
+		captures: 1, refunds: 1, inventory: []string{"failed"}, shipping: []string{"cancelled"}, oShipping: []string{""}},
 	{name: "country_XX", method: "card_ok", product: "p-3", country: "XX", status: "cancelled", reason: "shipping_failed",
+		events:   []string{"order.placed", "order.paid", "order.reserved", "order.cancelled"},
 		captures: 1, refunds: 1, inventory: []string{"released"}, shipping: []string{"failed"}},
 	{name: "customer_cancel", method: "card_ok", product: "p-4", country: "US", cancel: true, status: "cancelled", reason: "customer_cancelled",
-		captures: 1, refunds: 1, inventory: []string{"released", "cancelled"}, shipping: []string{"cancelled"}},
+		events:   []string{"order.placed", "order.paid", "order.reserved?", "order.cancelled"},
+		captures: 1, refunds: 1, inventory: []string{"released", "cancelled"}, shipping: []string{"cancelled"},
+		oInventory: []string{"released"}, oShipping: []string{"cancelled", ""}},
 	{name: "card_flaky", method: "card_flaky", product: "p-5", country: "US", status: "shipped",
+		events:   []string{"order.placed", "order.paid", "order.reserved", "order.shipped"},
 		captures: 1, inventory: []string{"reserved"}, shipping: []string{"created"}},
+}
+
+// rows returns the accepted participant row statuses of c in mode.
+func (c sagaCase) rows(mode string) (inv, ship []string) {
+	inv, ship = c.inventory, c.shipping
+	if mode == SagaOrchestration {
+		if c.oInventory != nil {
+			inv = c.oInventory
+		}
+		if c.oShipping != nil {
+			ship = c.oShipping
+		}
+	}
+	return inv, ship
+}
+
+// eventsMatch reports whether the order's event types are want's ("X?"
+// may be absent).
+func eventsMatch(got, want []string) bool {
+	i := 0
+	for _, w := range want {
+		opt := strings.HasSuffix(w, "?")
+		w = strings.TrimSuffix(w, "?")
+		if opt {
+			if i < len(got) && got[i] == w {
+				i++
+			}
+			continue
+		}
+		if i >= len(got) || got[i] != w {
+			return false
+		}
+		i++
+	}
+	return i == len(got)
 }
 
 type placedOrder struct {
@@ -136,8 +185,8 @@ func rowStatus(t *testing.T, db *sqldb.DB, table, orderID string) string {
 }
 
 // settledProblems lists how the orders differ from their cases' final
-// state (nil once every effect happened as expected).
-func settledProblems(t *testing.T, base string, svc services, orders []placedOrder) []string {
+// state in mode (nil once every effect happened as expected).
+func settledProblems(t *testing.T, mode, base string, svc services, orders []placedOrder) []string {
 	t.Helper()
 	var problems []string
 	for _, o := range orders {
@@ -152,11 +201,29 @@ func settledProblems(t *testing.T, base string, svc services, orders []placedOrd
 		if caps != c.captures || refs != c.refunds {
 			problems = append(problems, fmt.Sprintf("%s %s: %d captures, %d refunds, want %d, %d", c.name, o.OrderID, caps, refs, c.captures, c.refunds))
 		}
-		if s := rowStatus(t, svc.inventory, "inventory_orders", o.OrderID); !contains(c.inventory, s) {
-			problems = append(problems, fmt.Sprintf("%s %s: inventory %q, want one of %v", c.name, o.OrderID, s, c.inventory))
+		inv, ship := c.rows(mode)
+		if s := rowStatus(t, svc.inventory, "inventory_orders", o.OrderID); !contains(inv, s) {
+			problems = append(problems, fmt.Sprintf("%s %s: inventory %q, want one of %v", c.name, o.OrderID, s, inv))
 		}
-		if s := rowStatus(t, svc.shipping, "shipping_orders", o.OrderID); !contains(c.shipping, s) {
-			problems = append(problems, fmt.Sprintf("%s %s: shipping %q, want one of %v", c.name, o.OrderID, s, c.shipping))
+		if s := rowStatus(t, svc.shipping, "shipping_orders", o.OrderID); !contains(ship, s) {
+			problems = append(problems, fmt.Sprintf("%s %s: shipping %q, want one of %v", c.name, o.OrderID, s, ship))
+		}
+		var evs struct{ Events []struct{ EventType string } }
+		call(t, "GET", base+"/v1/orders/"+o.OrderID+"/events", "", nil, &evs)
+		types := make([]string, len(evs.Events))
+		for i, e := range evs.Events {
+			types[i] = e.EventType
+		}
+		if !eventsMatch(types, c.events) {
+			problems = append(problems, fmt.Sprintf("%s %s: order events %v, want %v", c.name, o.OrderID, types, c.events))
+		}
+		if mode == SagaOrchestration {
+			want := map[string]string{"shipped": "completed", "cancelled": "compensated"}[c.status]
+			var s string
+			_ = svc.order.Read.QueryRow(`SELECT status FROM saga_instances WHERE id = $1`, o.OrderID).Scan(&s)
+			if s != want {
+				problems = append(problems, fmt.Sprintf("%s %s: saga %q, want %q", c.name, o.OrderID, s, want))
+			}
 		}
 	}
 	return problems
@@ -171,11 +238,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func waitSettled(t *testing.T, base string, svc services, orders []placedOrder) {
+func waitSettled(t *testing.T, mode, base string, svc services, orders []placedOrder) {
 	t.Helper()
 	var problems []string
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if problems = settledProblems(t, base, svc, orders); len(problems) == 0 {
+		if problems = settledProblems(t, mode, base, svc, orders); len(problems) == 0 {
 			return
 		}
 	}
@@ -316,13 +383,22 @@ func checkTopics(t *testing.T, brokerAddr string, orders []placedOrder) {
 	}
 }
 
-func TestChoreographyEndToEnd(t *testing.T) {
+func TestChoreographyEndToEnd(t *testing.T) { testSagaEndToEnd(t, SagaChoreography) }
+
+func TestOrchestrationEndToEnd(t *testing.T) { testSagaEndToEnd(t, SagaOrchestration) }
+
+// testSagaEndToEnd runs every saga path through `causeway up --saga mode`
+// and checks the same outcomes in both modes.
+func testSagaEndToEnd(t *testing.T, mode string) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	extraOrders = nil
 	dir := t.TempDir()
-	up := startUp(t, dir)
+	up := startUp(t, dir, "--saga", mode)
+	if up.rt.Saga != mode {
+		t.Fatalf("runtime saga %q, want %q", up.rt.Saga, mode)
+	}
 	base := "http://" + up.rt.HTTPAddr
 	var orders []placedOrder
 	for i, c := range sagaCases {
@@ -335,8 +411,8 @@ func TestChoreographyEndToEnd(t *testing.T) {
 	}
 	orders = append(orders, extraOrders...)
 	svc := openServices(t, dir)
-	waitSettled(t, base, svc, orders)
-	t.Logf("%d orders settled (%d shipped before the customer could cancel)", len(orders), len(extraOrders))
+	waitSettled(t, mode, base, svc, orders)
+	t.Logf("%s: %d orders settled (%d shipped before the customer could cancel)", mode, len(orders), len(extraOrders))
 	checkConservation(t, base, svc, orders)
 	checkTopics(t, up.rt.KafkaAddr, orders)
 	checkMailAndAnalytics(t, base, svc, orders)

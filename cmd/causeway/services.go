@@ -39,7 +39,8 @@ const (
 )
 
 // Service names: DATA-DIR/<name>.db, and the consumer groups.
-var serviceGroups = []string{ordersvc.SagaGroup, payment.Group, inventory.Group, shipping.Group, email.Group, analytics.Group}
+var serviceGroups = []string{ordersvc.SagaGroup, payment.Group, inventory.Group, shipping.Group, email.Group, analytics.Group,
+	ordersvc.OrchestratorGroup}
 
 // platformTopics are the topics `up` creates: the fixed ones and each
 // consumer group's dead-letter and replay topics.
@@ -228,6 +229,11 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 			return nil, fmt.Errorf("%s consumer: %w", u.name, err)
 		}
 	}
+	if cfg.Saga == SagaOrchestration {
+		if err := p.orchestrate(cfg, codec, kopts, po.instance); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -236,6 +242,7 @@ func (p *platform) Start(ctx context.Context) {
 	relayCtx, relayStop := context.WithCancel(context.WithoutCancel(ctx))
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.relayStop, p.runCancel = relayStop, runCancel
+	p.runOrchestrator(runCtx)
 	for _, u := range p.units {
 		if u.relay != nil {
 			p.relaysWG.Go(func() {

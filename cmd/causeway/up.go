@@ -14,6 +14,7 @@ import (
 
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/httpapi"
+	"github.com/causeway-dev/causeway/internal/ordersaga"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/outbox"
 	"github.com/spf13/cobra"
@@ -36,6 +37,9 @@ type UpConfig struct {
 	KafkaAddr string
 	// Saga is SagaChoreography or SagaOrchestration.
 	Saga string
+	// SagaStepTimeout bounds the wait for each reply under orchestration;
+	// a step that times out is compensated.
+	SagaStepTimeout time.Duration
 	// SyncWrites fsyncs SQLite commits (synchronous=FULL) and every broker
 	// batch, so acknowledged writes survive power loss.
 	SyncWrites bool
@@ -55,6 +59,7 @@ func DefaultUpConfig() UpConfig {
 		HTTPAddr:        "127.0.0.1:8080",
 		KafkaAddr:       kafka.DefaultBrokerAddr,
 		Saga:            SagaChoreography,
+		SagaStepTimeout: ordersaga.DefaultStepTimeout,
 		ShutdownTimeout: 10 * time.Second,
 	}
 }
@@ -77,6 +82,9 @@ func (c UpConfig) Validate() error {
 		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
 			errs = append(errs, fmt.Errorf("--smtp-addr %q: %w", c.SMTPAddr, err))
 		}
+	}
+	if c.SagaStepTimeout <= 0 {
+		errs = append(errs, errors.New("--saga-step-timeout must be positive"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
@@ -105,7 +113,9 @@ func newUpCmd() *cobra.Command {
 		Long: `Run Causeway on one machine: the embedded Kafka-protocol broker (persisted under
 DATA-DIR/broker), the order, payment, inventory, shipping, email and analytics
 services, each with its SQLite database (DATA-DIR/<service>.db), its consumer
-group and (if it publishes) its outbox relay, running the choreography saga, and
+group and (if it publishes) its outbox relay, running the saga chosen with --saga
+(choreography: the services follow each other's events; orchestration: an
+orchestrator in the order service sends commands and waits for replies), and
 the HTTP API. With --smtp-addr the email service also sends its mails over SMTP. Ctrl-C stops cleanly:
 the HTTP server drains, the consumers finish and commit, the relays publish what
 is committed, then the clients, the databases and the broker close. Running it
@@ -130,6 +140,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "host:port of the HTTP API (port 0 picks a free port)")
 	f.StringVar(&cfg.KafkaAddr, "kafka-addr", cfg.KafkaAddr, "host:port of the embedded Kafka broker (port 0 picks a free port)")
 	f.StringVar(&cfg.Saga, "saga", cfg.Saga, "saga style: choreography or orchestration")
+	f.DurationVar(&cfg.SagaStepTimeout, "saga-step-timeout", cfg.SagaStepTimeout, "orchestration: how long a saga step waits for its reply before it is compensated")
 	f.BoolVar(&cfg.SyncWrites, "sync-writes", cfg.SyncWrites, "fsync SQLite commits and broker batches (survives power loss; slower)")
 	f.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog JSON file replacing the default (p-1 … p-20, p-sold-out)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
