@@ -58,8 +58,13 @@
 // whole transaction and its lane batches are retried after a pause.
 //
 // Records are decoded and upcast (Decoder, normally *event.Codec) before the
-// handler chain. The chain is Recover (a panic becomes a *PanicError), Dedup,
-// the WithMiddleware middleware, then the Handler.
+// handler chain, by a decode goroutine per partition, in chunks of
+// WithBatchMax, so a partition's next records are decoded while its round
+// waits for its transaction. Decoding is CPU work: at most GOMAXPROCS
+// chunks are decoded at once, GOMAXPROCS-1 on SQLite, which leaves a core
+// to the writer. The chain is Recover (a panic becomes a *PanicError),
+// Dedup, the WithMiddleware middleware, then the Handler; the fast mode
+// runs it without Dedup, for the events its bulk insert found new.
 //
 // # Retries and dead letters
 //
