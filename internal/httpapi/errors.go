@@ -22,6 +22,12 @@ func statusFor(err error) int {
 		return http.StatusOK
 	case errors.Is(err, ErrBadRequest), errors.Is(err, ordersvc.ErrBadIdempotencyKey), errors.Is(err, email.ErrInvalidQuery):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, ErrURITooLong):
+		return http.StatusRequestURITooLong
 	case errors.Is(err, ErrUnsupportedMediaType):
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, ErrTooLarge):

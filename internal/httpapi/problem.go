@@ -37,6 +37,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the request conflicts with the resource's state.
 	ErrConflict = errors.New("conflict")
+	// ErrURITooLong: path and query over MaxURIBytes.
+	ErrURITooLong = errors.New("URI too long")
 	// ErrUnavailable: the service cannot answer now (not ready, draining).
 	ErrUnavailable = errors.New("service unavailable")
 )

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/causeway-dev/causeway/event"
@@ -61,11 +63,31 @@ type Server struct {
 
 	mailbox Mailbox                                              // WithMailbox
 	summary func(ctx context.Context) (analytics.Summary, error) // WithAnalytics
+	extra   []route                                              // WithRoute
+
+	tokens  *TokenSet         // nil: auth off
+	authSet bool              // WithAuth or WithoutAuth was given
+	access  map[string]Access // pattern → what it requires; see handle
+}
+
+// route is a pattern served by a handler, with its declared access.
+type route struct {
+	pattern string
+	access  Access
+	h       http.Handler
+}
+
+// WithRoute serves pattern (a ServeMux pattern) with h, requiring access:
+// how cmd/causeway mounts /metrics (Public()) and routes of other
+// packages. New panics if access is the zero Access or the pattern is
+// already taken, as ServeMux does for conflicting patterns.
+func WithRoute(pattern string, access Access, h http.Handler) Option {
+	return optionFunc(func(s *Server) { s.extra = append(s.extra, route{pattern, access, h}) })
 }
 
 // New returns the API over orders and the product catalog cat.
 func New(orders Orders, cat *catalog.Catalog, opts ...Option) *Server {
-	s := &Server{orders: orders, cat: cat, mux: http.NewServeMux()}
+	s := &Server{orders: orders, cat: cat, mux: http.NewServeMux(), access: map[string]Access{}}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(s)
@@ -74,30 +96,60 @@ func New(orders Orders, cat *catalog.Catalog, opts ...Option) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if !s.authSet {
+		s.log.Warn("httpapi: neither WithAuth nor WithoutAuth given; the API is open")
+	}
 	s.routes()
 	return s
 }
 
+// routes registers every route with the access it requires. The table
+// is the README's "Security" table; a route must name its access here
+// (handle panics on a zero Access), and a pattern registered on the mux
+// without it is denied by ServeHTTP.
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("GET /v1/products", s.listProducts)
-	s.mux.HandleFunc("GET /v1/products/{id}", s.getProduct)
-	s.mux.HandleFunc("POST /v1/orders", s.placeOrder)
-	s.mux.HandleFunc("GET /v1/orders/{id}", s.getOrder)
-	s.mux.HandleFunc("GET /v1/orders/{id}/events", s.orderEvents)
-	s.mux.HandleFunc("POST /v1/orders/{id}/cancel", s.cancelOrder)
+	read, write := Needs(ScopeOrdersRead), Needs(ScopeOrdersWrite)
+	s.handle("GET /healthz", Public(), s.healthz)
+	s.handle("GET /readyz", Public(), s.readyz)
+	s.handle("GET /v1/products", read, s.listProducts)
+	s.handle("GET /v1/products/{id}", read, s.getProduct)
+	s.handle("POST /v1/orders", write, s.placeOrder)
+	s.handle("GET /v1/orders/{id}", read, s.getOrder)
+	s.handle("GET /v1/orders/{id}/events", read, s.orderEvents)
+	s.handle("POST /v1/orders/{id}/cancel", write, s.cancelOrder)
 	if s.mailbox != nil {
-		s.mux.HandleFunc("GET /v1/mailbox", s.listMail)
-		s.mux.HandleFunc("GET /v1/mailbox/{id}", s.getMail)
+		s.handle("GET /v1/mailbox", read, s.listMail)
+		s.handle("GET /v1/mailbox/{id}", read, s.getMail)
 	}
 	if s.summary != nil {
-		s.mux.HandleFunc("GET /v1/analytics/summary", s.analyticsSummary)
+		s.handle("GET /v1/analytics/summary", read, s.analyticsSummary)
+	}
+	for _, rt := range s.extra {
+		s.handle(rt.pattern, rt.access, rt.h.ServeHTTP)
 	}
 }
 
+// handle registers h for pattern, requiring access.
+func (s *Server) handle(pattern string, access Access, h http.HandlerFunc) {
+	if !access.valid() {
+		panic(fmt.Sprintf("httpapi: route %q declares no valid access", pattern))
+	}
+	if _, dup := s.access[pattern]; dup {
+		panic(fmt.Sprintf("httpapi: route %q registered twice", pattern))
+	}
+	s.access[pattern] = access
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes returns every registered pattern with its access, for docs and
+// tests.
+func (s *Server) Routes() map[string]Access { return maps.Clone(s.access) }
+
 // ServeHTTP routes r, answering unknown routes (404) and wrong methods
-// (405) as problem+json, and turning a panic into a problem+json 500.
+// (405) as problem+json, then refuses URIs over MaxURIBytes (414), checks
+// the route's access (401, 403; see WithAuth), refuses path segments over
+// MaxSegmentBytes (404: no id is that long), and runs the handler, turning
+// a panic into a problem+json 500.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tw := &trackingWriter{ResponseWriter: w}
 	defer func() {
@@ -114,8 +166,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(tw, Problem{Status: http.StatusInternalServerError, Detail: "internal error; it has been logged", Instance: r.URL.Path})
 		}
 	}()
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	_, pattern := s.mux.Handler(r)
+	if pattern == "" {
 		s.noRoute(tw, r)
+		return
+	}
+	if n := len(r.URL.EscapedPath()) + len(r.URL.RawQuery); n > MaxURIBytes {
+		writeError(tw, r, s.log, fmt.Errorf("%w: the URI has %d bytes; at most %d", ErrURITooLong, n, MaxURIBytes))
+		return
+	}
+	ar, err := s.authorize(tw, r, pattern)
+	if err != nil {
+		writeError(tw, r, s.log, err)
+		return
+	}
+	r = ar
+	if seg := longSegment(r.URL.Path); seg != "" {
+		writeError(tw, r, s.log, fmt.Errorf("%w: no such resource: path segment of %d bytes (at most %d)", ErrNotFound, len(seg), MaxSegmentBytes))
 		return
 	}
 	s.mux.ServeHTTP(tw, r)
@@ -194,4 +261,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Bounds of request URIs.
+const (
+	// MaxURIBytes bounds the escaped path plus the query (414 beyond).
+	MaxURIBytes = 8 << 10
+	// MaxSegmentBytes bounds one path segment (404 beyond: no resource has
+	// an id that long).
+	MaxSegmentBytes = 256
+)
+
+// longSegment returns the first segment of path longer than
+// MaxSegmentBytes, or "".
+func longSegment(path string) string {
+	for seg := range strings.SplitSeq(path, "/") {
+		if len(seg) > MaxSegmentBytes {
+			return seg
+		}
+	}
+	return ""
 }
