@@ -16,6 +16,7 @@ import (
 
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/httpapi"
+	"github.com/causeway-dev/causeway/internal/ordersaga"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/postgres"
 	"github.com/causeway-dev/causeway/sqldb"
@@ -47,6 +48,8 @@ type ServeConfig struct {
 	HTTPAddr string
 	// Saga is SagaChoreography or SagaOrchestration.
 	Saga string
+	// SagaStepTimeout bounds the wait for each reply under orchestration.
+	SagaStepTimeout time.Duration
 	// InstanceID names this process in logs and Kafka client IDs.
 	InstanceID string
 	// Catalog is a catalog JSON file replacing the default catalog.
@@ -73,6 +76,7 @@ func DefaultServeConfig() ServeConfig {
 		PostgresMaxConns:  10,
 		HTTPAddr:          "127.0.0.1:8080",
 		Saga:              SagaChoreography,
+		SagaStepTimeout:   ordersaga.DefaultStepTimeout,
 		InstanceID:        fmt.Sprintf("%s-%d", host, os.Getpid()),
 		ShutdownTimeout:   10 * time.Second,
 	}
@@ -119,6 +123,9 @@ func (c ServeConfig) Validate() error {
 	}
 	if c.Saga != SagaChoreography && c.Saga != SagaOrchestration {
 		errs = append(errs, fmt.Errorf("--saga %q: must be %s or %s", c.Saga, SagaChoreography, SagaOrchestration))
+	}
+	if c.SagaStepTimeout <= 0 {
+		errs = append(errs, errors.New("--saga-step-timeout must be positive"))
 	}
 	if c.SMTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
@@ -204,6 +211,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	f.BoolVar(&cfg.SyncWrites, "sync-writes", false, "SQLite only: fsync every commit (synchronous=FULL)")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "host:port of the HTTP API, served when the order service runs here (empty: no HTTP)")
 	f.StringVar(&cfg.Saga, "saga", cfg.Saga, "saga style: choreography or orchestration (the same in every process)")
+	f.DurationVar(&cfg.SagaStepTimeout, "saga-step-timeout", cfg.SagaStepTimeout, "orchestration: how long a saga step waits for its reply before it is compensated")
 	f.StringVar(&cfg.InstanceID, "instance-id", cfg.InstanceID, "name of this process in logs and Kafka client IDs (default host-pid)")
 	f.StringVar(&cfg.Catalog, "catalog", "", "product catalog JSON file replacing the default (the same in every process)")
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", "", "host:port of an SMTP server the email service sends every mail to")
@@ -247,7 +255,7 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	upCfg := UpConfig{DataDir: cfg.DataDir, Saga: cfg.Saga, SyncWrites: cfg.SyncWrites,
+	upCfg := UpConfig{DataDir: cfg.DataDir, Saga: cfg.Saga, SagaStepTimeout: cfg.SagaStepTimeout, SyncWrites: cfg.SyncWrites,
 		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr}
 	opts := []platformOpt{withServices(cfg.Services...), withInstance(cfg.InstanceID)}
 	if cfg.Postgres != "" {
