@@ -417,3 +417,37 @@ func testSagaEndToEnd(t *testing.T, mode string) {
 	checkTopics(t, up.rt.KafkaAddr, orders)
 	checkMailAndAnalytics(t, base, svc, orders)
 }
+
+// Sagas in flight when `up --saga=orchestration` stops continue after the
+// restart on the same data directory: their state, deadlines and unsent
+// commands are in order.db, their replies in the consumer groups.
+func TestOrchestrationResumesAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	extraOrders = nil
+	dir := t.TempDir()
+	first := startUp(t, dir, "--saga", SagaOrchestration)
+	base := "http://" + first.rt.HTTPAddr
+	var orders []placedOrder
+	for round := 0; round < 3; round++ {
+		for i, c := range sagaCases {
+			if !c.cancel {
+				orders = append(orders, place(t, base, c, fmt.Sprintf("u-%d-%d", round, i)))
+			}
+		}
+	}
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	svc := openServices(t, dir)
+	var running int
+	_ = svc.order.Read.QueryRow(`SELECT COUNT(*) FROM saga_instances WHERE status IN ('running', 'compensating')`).Scan(&running)
+	t.Logf("%d of %d sagas in flight at the stop", running, len(orders))
+
+	second := startUp(t, dir, "--saga", SagaOrchestration)
+	base = "http://" + second.rt.HTTPAddr
+	waitSettled(t, SagaOrchestration, base, svc, orders)
+	checkConservation(t, base, svc, orders)
+	checkTopics(t, second.rt.KafkaAddr, orders)
+}
