@@ -209,13 +209,14 @@ func ParseTokens(spec string) (*TokenSet, error) {
 		}
 		tokens = append(tokens, t)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if len(tokens) == 0 {
+	if len(errs) == 0 && len(tokens) == 0 {
 		return nil, fmt.Errorf("%w: no tokens", ErrTokens)
 	}
-	return NewTokenSet(tokens...)
+	ts, err := NewTokenSet(tokens...)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, err
+	}
+	return ts, nil
 }
 
 // LoadTokensFile reads a token specification (see ParseTokens) from path.

@@ -15,6 +15,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/httpapi"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
+	"github.com/causeway-dev/causeway/sqldb"
 	"github.com/causeway-dev/causeway/sqldb/sqltest"
 )
 
@@ -33,11 +34,13 @@ type fixture struct {
 	url   string
 	clock *clock
 	svc   *ordersvc.Service
+	db    *sqldb.DB
+	api   *httpapi.Server
 }
 
 // newFixture serves the API over a real order service on SQLite in
 // t.TempDir, with a clock at t0.
-func newFixture(t *testing.T, opts ...httpapi.Option) *fixture {
+func newFixture(t testing.TB, opts ...httpapi.Option) *fixture {
 	t.Helper()
 	db := sqltest.SQLite(t)
 	if err := ordersvc.Migrate(context.Background(), db); err != nil {
@@ -49,9 +52,28 @@ func newFixture(t *testing.T, opts ...httpapi.Option) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Close() })
-	srv := httptest.NewServer(httpapi.New(svc, catalog.Default(), append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...))
+	api := httpapi.New(svc, catalog.Default(), append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &fixture{url: srv.URL, clock: clk, svc: svc}
+	return &fixture{url: srv.URL, clock: clk, svc: svc, db: db, api: api}
+}
+
+// rows counts what the order service has written: events, outbox rows and
+// claimed idempotency keys.
+type rows struct{ events, outbox, keys int }
+
+func (f *fixture) rows(t testing.TB) rows {
+	t.Helper()
+	var r rows
+	for _, c := range []struct {
+		table string
+		n     *int
+	}{{"events", &r.events}, {"outbox", &r.outbox}, {"order_idempotency", &r.keys}} {
+		if err := f.db.Read.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+c.table).Scan(c.n); err != nil {
+			t.Fatalf("count %s: %v", c.table, err)
+		}
+	}
+	return r
 }
 
 type response struct {
