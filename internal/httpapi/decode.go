@@ -29,6 +29,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return fmt.Errorf("%w: the charset must be utf-8, got %q", ErrUnsupportedMediaType, clip(cs))
 	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return fmt.Errorf("%w: Content-Encoding %q is not supported; send the body uncompressed", ErrUnsupportedMediaType, clip(ce))
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

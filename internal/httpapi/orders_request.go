@@ -128,6 +128,10 @@ func checkText(v *ValidationError, field, s string, required bool) {
 		v.Add(field, "at most %d characters", MaxFieldLen)
 	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		v.Add(field, "must not contain control characters")
+	case strings.ContainsRune(s, utf8.RuneError):
+		// encoding/json turns a lone UTF-16 surrogate escape ("\ud800")
+		// into U+FFFD; refuse it rather than store a silently changed value.
+		v.Add(field, "must not contain U+FFFD (a lone surrogate escape, or a replacement character)")
 	}
 }
 
