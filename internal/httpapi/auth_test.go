@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -323,6 +324,35 @@ func TestAuthConfig(t *testing.T) {
 			r := f.get(t, "/v1/products")
 			if want := map[bool]int{true: 401, false: 200}[enabled]; r.status != want {
 				t.Errorf("GET /v1/products without a token: got %d, want %d", r.status, want)
+			}
+		})
+	}
+}
+
+// TestPatternForMiddleware: a middleware around the Server (metrics
+// labels routes by Request.Pattern) sees the route's pattern, also on
+// answers refused before the handler.
+func TestPatternForMiddleware(t *testing.T) {
+	api := httpapi.New(nil, catalog.Default(), httpapi.WithAuth(testTokens(t)))
+	tests := []struct {
+		name, auth  string
+		wantStatus  int
+		wantPattern string
+	}{
+		{"authorized", "Bearer " + readerSecret, 200, "GET /v1/products"},
+		{"unauthorized", "", 401, "GET /v1/products"},
+		{"forbidden", "Bearer " + writerSecret, 403, "GET /v1/products"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/v1/products", nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus || req.Pattern != tt.wantPattern {
+				t.Errorf("got %d, pattern %q; want %d, %q", rec.Code, req.Pattern, tt.wantStatus, tt.wantPattern)
 			}
 		})
 	}

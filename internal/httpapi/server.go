@@ -171,6 +171,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.noRoute(tw, r)
 		return
 	}
+	// Middleware around the Server (metrics.HTTPMetrics) labels by
+	// r.Pattern, also for answers the mux never sees (401, 403, 414).
+	r.Pattern = pattern
 	if n := len(r.URL.EscapedPath()) + len(r.URL.RawQuery); n > MaxURIBytes {
 		writeError(tw, r, s.log, fmt.Errorf("%w: the URI has %d bytes; at most %d", ErrURITooLong, n, MaxURIBytes))
 		return
