@@ -311,7 +311,11 @@ func (c AuthConfig) Option() (opt Option, enabled bool, err error) {
 
 // WithAuth requires a bearer token from ts on every route but the Public
 // ones: 401 without a known token, 403 without the route's scope.
+// A nil ts accepts no token.
 func WithAuth(ts *TokenSet) Option {
+	if ts == nil {
+		ts = &TokenSet{}
+	}
 	return optionFunc(func(s *Server) { s.tokens, s.authSet = ts, true })
 }
 

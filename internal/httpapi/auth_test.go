@@ -357,3 +357,13 @@ func TestPatternForMiddleware(t *testing.T) {
 		})
 	}
 }
+
+func TestWithNilTokenSetDeniesAll(t *testing.T) {
+	f := newFixture(t, httpapi.WithAuth(nil))
+	if r := f.get(t, "/v1/products"); r.status != 401 {
+		t.Errorf("got %d, want 401", r.status)
+	}
+	if r := f.get(t, "/healthz"); r.status != 200 {
+		t.Errorf("healthz: got %d, want 200", r.status)
+	}
+}
