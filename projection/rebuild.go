@@ -243,17 +243,28 @@ func (b *rebuilder) run(ctx context.Context) (RebuildResult, error) {
 		}
 	}
 	b.report(PhaseTopics, true)
+	lastWatch := time.Now()
 	for {
-		caught, err := b.caughtUp(ctx)
+		if time.Since(lastWatch) >= time.Second {
+			if err := b.watchTopics(ctx, false); err != nil {
+				return RebuildResult{}, err
+			}
+			lastWatch = time.Now()
+		}
+		live, err := Checkpoints(ctx, b.r.db, b.r.p.Name())
 		if err != nil {
 			return RebuildResult{}, err
 		}
-		if caught {
+		b.report(PhaseTopics, false)
+		if b.lag(live) <= b.rc.swapLag {
 			break
 		}
-		if err := b.pollApply(ctx, b.rc.progressInterval, nil); err != nil {
+		if err := b.pollApply(ctx, 200*time.Millisecond, nil); err != nil {
 			return RebuildResult{}, err
 		}
+	}
+	if err := b.watchTopics(ctx, false); err != nil { // partitions added meanwhile
+		return RebuildResult{}, err
 	}
 	return b.swap(ctx)
 }
@@ -303,20 +314,6 @@ func (b *rebuilder) watchTopics(ctx context.Context, first bool) error {
 	}
 	b.total = max(b.total, total)
 	return nil
-}
-
-// caughtUp re-reads the live checkpoints and reports whether the shadow
-// is within swapLag of them.
-func (b *rebuilder) caughtUp(ctx context.Context) (bool, error) {
-	if err := b.watchTopics(ctx, false); err != nil {
-		return false, err
-	}
-	live, err := Checkpoints(ctx, b.r.db, b.r.p.Name())
-	if err != nil {
-		return false, err
-	}
-	b.report(PhaseTopics, false)
-	return b.lag(live) <= b.rc.swapLag, nil
 }
 
 // lag sums how far the shadow is behind live.

@@ -30,7 +30,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 		prod := newProducer(t, b.Addr(), testTopic)
 		p := &counts{}
 		const keys = 23
-		prod.produce(2000, keys)
+		prod.produce(600, keys)
 		live := newRunner(t, db, b, p, projection.WithBatchMax(100))
 		start(t, live)
 		eventually(t, "the live model", func() bool { return reached(t, db, p.Name(), prod.position()) })
@@ -81,8 +81,8 @@ func TestRebuildEqualsLive(t *testing.T) {
 		if d := diff(dump(t, db, "key_counts"), prod.expected()); d != "[]" {
 			t.Fatalf("rebuilt model: %s", d)
 		}
-		if res.Generation != 2 || res.Events < 2000 {
-			t.Errorf("result %+v: want generation 2 and ≥ 2000 events", res)
+		if res.Generation != 2 || res.Events < 600 {
+			t.Errorf("result %+v: want generation 2 and ≥ 600 events", res)
 		}
 		if n := readErrs.Load(); n > 0 || reads.Load() == 0 {
 			t.Errorf("%d of %d reads during the rebuild failed or saw a partial table; last %v", n, reads.Load(), readErr.Load())
