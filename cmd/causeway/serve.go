@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
 	"github.com/causeway-dev/causeway/internal/catalog"
@@ -260,7 +261,7 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 	opts := []platformOpt{withServices(cfg.Services...), withInstance(cfg.InstanceID)}
 	if cfg.Postgres != "" {
 		opts = append(opts, withOpener(func(ctx context.Context, name string) (*sqldb.DB, error) {
-			return postgres.Open(ctx, cfg.Postgres, SchemaOf(name), postgres.MaxConns(cfg.PostgresMaxConns))
+			return openPostgres(ctx, cfg.Postgres, SchemaOf(name), cfg.PostgresMaxConns)
 		}))
 	} else if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("serve: data dir: %w", err)
@@ -339,4 +340,23 @@ func storageOf(cfg ServeConfig) string {
 		return "sqlite:" + cfg.DataDir
 	}
 	return "postgres (schemas <service>_service)"
+}
+
+// openPostgres opens a service's schema. Two processes starting together
+// may both run CREATE SCHEMA IF NOT EXISTS, and PostgreSQL then fails one
+// of them with a unique violation (23505) on pg_namespace; the schema
+// exists by then, so the open is retried a few times.
+func openPostgres(ctx context.Context, url, schema string, maxConns int) (*sqldb.DB, error) {
+	for attempt := 1; ; attempt++ {
+		db, err := postgres.Open(ctx, url, schema, postgres.MaxConns(maxConns))
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == 5 || !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+			return db, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
 }
