@@ -211,6 +211,22 @@ type Detail struct {
 	Audit []Entry `json:"audit"`
 }
 
+// MarshalJSON encodes d with its Letter's fields, history and audit, and
+// the envelope as a JSON value under "envelope" when the record value is
+// JSON (omitted otherwise; "value" holds the raw text either way). It is
+// the JSON form of `causeway dlq show -o json` and GET /v1/dlq/{id}.
+func (d Detail) MarshalJSON() ([]byte, error) {
+	type detail Detail // without this method
+	out := struct {
+		detail
+		Envelope json.RawMessage `json:"envelope,omitempty"`
+	}{detail: detail(d)}
+	if d.Envelope != nil && json.Valid(d.Envelope) {
+		out.Envelope = json.RawMessage(d.Envelope)
+	}
+	return json.Marshal(out)
+}
+
 // Show returns the letter id with its error history and audit trail. An id
 // that is not group/topic/partition/offset gives an error matching
 // ErrInvalidID; an unknown one, ErrNotFound.

@@ -284,7 +284,7 @@ func newDLQShowCmd(o *dlqOpts) *cobra.Command {
 				return err
 			}
 			if o.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), showJSON(d))
+				return writeJSON(cmd.OutOrStdout(), d)
 			}
 			return printDetail(cmd.OutOrStdout(), d)
 		},
@@ -460,19 +460,6 @@ func printLetters(w io.Writer, ls []dlq.Letter) error {
 			l.Attempts, l.ReplayCount, l.ParkedRecords, fmtTime(l.LastFailure), clip(l.Error, 60))
 	}
 	return tw.Flush()
-}
-
-// showJSON is Show's JSON form: the envelope as JSON when it is JSON.
-func showJSON(d *dlq.Detail) any {
-	type out struct {
-		*dlq.Detail
-		Envelope json.RawMessage `json:"envelope,omitempty"`
-	}
-	o := out{Detail: d}
-	if d.Envelope != nil {
-		o.Envelope = json.RawMessage(d.Envelope)
-	}
-	return o
 }
 
 func printDetail(w io.Writer, d *dlq.Detail) error {

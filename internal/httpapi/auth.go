@@ -321,7 +321,8 @@ func WithAuth(ts *TokenSet) Option {
 
 // WithoutAuth serves every route without tokens. It must be asked for:
 // cmd/causeway passes it only for --auth=off, or for --auth=auto on a
-// loopback address.
+// loopback address. With neither WithAuth nor WithoutAuth, New denies
+// every route but the Public ones (secure by default).
 func WithoutAuth() Option {
 	return optionFunc(func(s *Server) { s.tokens, s.authSet = nil, true })
 }

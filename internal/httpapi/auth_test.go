@@ -148,7 +148,8 @@ func TestWithoutAuthIsOpen(t *testing.T) {
 // every route declares one, and nothing under /v1 is public.
 func TestRouteAccess(t *testing.T) {
 	api := httpapi.New(nil, catalog.Default(), httpapi.WithoutAuth(),
-		httpapi.WithMailbox(nil), httpapi.WithAnalytics(func(context.Context) (analytics.Summary, error) { return analytics.Summary{}, nil }))
+		httpapi.WithMailbox(nil), httpapi.WithAnalytics(func(context.Context) (analytics.Summary, error) { return analytics.Summary{}, nil }),
+		httpapi.WithDLQ(&fakeDLQ{}))
 	want := map[string]string{
 		"GET /healthz":                "public",
 		"GET /readyz":                 "public",
@@ -159,6 +160,11 @@ func TestRouteAccess(t *testing.T) {
 		"GET /v1/orders/{id}/events":  "orders:read",
 		"POST /v1/orders/{id}/cancel": "orders:write",
 		"GET /v1/analytics/summary":   "orders:read",
+		"GET /v1/dlq":                 "admin",
+		"GET /v1/dlq/{id}":            "admin",
+		"POST /v1/dlq/{id}/replay":    "admin",
+		"POST /v1/dlq/replay":         "admin",
+		"POST /v1/dlq/{id}/discard":   "admin",
 	}
 	got := api.Routes()
 	for p, a := range got {

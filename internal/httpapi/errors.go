@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/causeway-dev/causeway/dlq"
 	"github.com/causeway-dev/causeway/eventstore"
 	"github.com/causeway-dev/causeway/internal/email"
 	"github.com/causeway-dev/causeway/internal/order"
@@ -20,7 +21,8 @@ func statusFor(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, ErrBadRequest), errors.Is(err, ordersvc.ErrBadIdempotencyKey), errors.Is(err, email.ErrInvalidQuery):
+	case errors.Is(err, ErrBadRequest), errors.Is(err, ordersvc.ErrBadIdempotencyKey), errors.Is(err, email.ErrInvalidQuery),
+		errors.Is(err, dlq.ErrInvalidFilter), errors.Is(err, dlq.ErrInvalidID):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
@@ -32,16 +34,19 @@ func statusFor(err error) int {
 		return http.StatusUnsupportedMediaType
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &ve), errors.Is(err, order.ErrInvalid):
+	case errors.As(err, &ve), errors.Is(err, order.ErrInvalid),
+		errors.Is(err, dlq.ErrReasonRequired), errors.Is(err, dlq.ErrNoSelection):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, email.ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, email.ErrNotFound),
+		errors.Is(err, dlq.ErrNotFound), errors.Is(err, dlq.ErrJobNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrConflict),
 		errors.Is(err, order.ErrIllegalTransition),
 		errors.Is(err, order.ErrExists),
 		errors.Is(err, order.ErrTooManyConflicts),
 		errors.Is(err, eventstore.ErrConflict),
-		errors.Is(err, ordersvc.ErrIdempotencyMismatch):
+		errors.Is(err, ordersvc.ErrIdempotencyMismatch),
+		errors.Is(err, dlq.ErrLoopGuard):
 		return http.StatusConflict
 	case errors.Is(err, ErrUnavailable),
 		errors.Is(err, context.DeadlineExceeded),

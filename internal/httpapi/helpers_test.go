@@ -39,7 +39,8 @@ type fixture struct {
 }
 
 // newFixture serves the API over a real order service on SQLite in
-// t.TempDir, with a clock at t0.
+// t.TempDir, with a clock at t0. Auth is off unless opts say otherwise
+// (New's own default denies every /v1 route).
 func newFixture(t testing.TB, opts ...httpapi.Option) *fixture {
 	t.Helper()
 	db := sqltest.SQLite(t)
@@ -52,7 +53,7 @@ func newFixture(t testing.TB, opts ...httpapi.Option) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = svc.Close() })
-	api := httpapi.New(svc, catalog.Default(), append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	api := httpapi.New(svc, catalog.Default(), append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.DiscardHandler)), httpapi.WithoutAuth()}, opts...)...)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &fixture{url: srv.URL, clock: clk, svc: svc, db: db, api: api}

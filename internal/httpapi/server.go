@@ -64,6 +64,7 @@ type Server struct {
 	mailbox Mailbox                                              // WithMailbox
 	summary func(ctx context.Context) (analytics.Summary, error) // WithAnalytics
 	extra   []route                                              // WithRoute
+	dlq     DeadLetters                                          // WithDLQ
 
 	tokens  *TokenSet         // nil: auth off
 	authSet bool              // WithAuth or WithoutAuth was given
@@ -97,7 +98,10 @@ func New(orders Orders, cat *catalog.Catalog, opts ...Option) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if !s.authSet {
-		s.log.Warn("httpapi: neither WithAuth nor WithoutAuth given; the API is open")
+		// Secure by default: without an explicit choice every route but
+		// the Public ones is denied (401), as WithAuth with no tokens.
+		s.log.Warn("httpapi: neither WithAuth nor WithoutAuth given; every non-public route is denied")
+		s.tokens = &TokenSet{}
 	}
 	s.routes()
 	return s
@@ -123,6 +127,14 @@ func (s *Server) routes() {
 	}
 	if s.summary != nil {
 		s.handle("GET /v1/analytics/summary", read, s.analyticsSummary)
+	}
+	if s.dlq != nil {
+		admin := Needs(ScopeAdmin)
+		s.handle("GET /v1/dlq", admin, s.listDLQ)
+		s.handle("GET /v1/dlq/{id}", admin, s.showDLQ)
+		s.handle("POST /v1/dlq/{id}/replay", admin, s.replayDLQ)
+		s.handle("POST /v1/dlq/replay", admin, s.replayDLQBulk)
+		s.handle("POST /v1/dlq/{id}/discard", admin, s.discardDLQ)
 	}
 	for _, rt := range s.extra {
 		s.handle(rt.pattern, rt.access, rt.h.ServeHTTP)

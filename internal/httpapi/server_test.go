@@ -318,7 +318,7 @@ func (brokenOrders) Cancel(context.Context, string) (ordersvc.CancelResult, erro
 func (brokenOrders) Events(context.Context, string) ([]event.Envelope, error) { return nil, nil }
 
 func TestServerFailuresAreProblems(t *testing.T) {
-	srv := httptest.NewServer(httpapi.New(brokenOrders{}, catalog.Default()))
+	srv := httptest.NewServer(httpapi.New(brokenOrders{}, catalog.Default(), httpapi.WithoutAuth()))
 	defer srv.Close()
 	tests := []struct {
 		name, method, path, body string
