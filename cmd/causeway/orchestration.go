@@ -52,11 +52,7 @@ func (p *platform) orchestrate(cfg UpConfig, codec *event.Codec, kopts []kgo.Opt
 			continue
 		}
 		r, err := consumer.New(u.db, codec, w.group, w.topics, w.handler,
-			consumer.WithKafkaOpts(append(kopts, kgo.ClientID(instance+"-"+w.group))...),
-			consumer.WithLogger(p.log.With("component", w.group)),
-			consumer.WithMaxAttempts(w.attempts),
-			consumer.WithBackoff(retryBase, retryMax),
-			consumer.WithShutdownTimeout(cfg.ShutdownTimeout))
+			p.consumerOpts(cfg, kopts, instance, w.group, w.attempts)...)
 		if err != nil {
 			return fmt.Errorf("%s consumer: %w", u.name, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/postgres"
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/sqlite"
 )
 
 // ServeConfig is the configuration of `causeway serve`.
@@ -59,7 +61,25 @@ type ServeConfig struct {
 	SMTPAddr string
 	// ShutdownTimeout bounds each step of the drain on stop.
 	ShutdownTimeout time.Duration
+	// Auth is httpapi.AuthOn (default), AuthAuto or AuthOff; it applies to
+	// the API of a process running the order service.
+	Auth string
+	// AuthTokensFile is a tokens file (httpapi.ParseTokens).
+	AuthTokensFile string
+	// AuthTokens is an inline token specification, from the environment
+	// only (CAUSEWAY_AUTH_TOKENS).
+	AuthTokens string
+	// OpsHTTP makes a process without the order service serve /healthz,
+	// /readyz and /metrics on HTTPAddr. The command sets it when
+	// --http-addr (or CAUSEWAY_HTTP_ADDR) is given explicitly, so that
+	// several such processes on one machine do not fight over the default
+	// port.
+	OpsHTTP bool
 }
+
+// DLQSchema is the PostgreSQL schema of the dead-letter audit log under
+// `serve --postgres`.
+const DLQSchema = "dlq"
 
 // SchemaOf is the PostgreSQL schema of a service under `serve --postgres`.
 func SchemaOf(service string) string { return service + "_service" }
@@ -80,6 +100,7 @@ func DefaultServeConfig() ServeConfig {
 		SagaStepTimeout:   ordersaga.DefaultStepTimeout,
 		InstanceID:        fmt.Sprintf("%s-%d", host, os.Getpid()),
 		ShutdownTimeout:   10 * time.Second,
+		Auth:              httpapi.AuthOn,
 	}
 }
 
@@ -139,7 +160,20 @@ func (c ServeConfig) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 	}
+	if c.runsHTTP() {
+		if _, _, err := authConfig(c.Auth, c.HTTPAddr, c.AuthTokensFile, c.AuthTokens).Option(); err != nil {
+			errs = append(errs, fmt.Errorf("--auth: %w", err))
+		}
+	} else if m := c.Auth; m != "" && m != httpapi.AuthAuto && m != httpapi.AuthOn && m != httpapi.AuthOff {
+		errs = append(errs, fmt.Errorf("--auth %q: want auto, on or off", m))
+	}
 	return errors.Join(errs...)
+}
+
+// runsOpsHTTP tells whether this process, which does not serve the API,
+// serves /healthz, /readyz and /metrics on HTTPAddr.
+func (c ServeConfig) runsOpsHTTP() bool {
+	return c.HTTPAddr != "" && c.OpsHTTP && !c.runsHTTP()
 }
 
 // runsHTTP tells whether this process serves the HTTP API: the API is the
@@ -172,6 +206,14 @@ At start the topics are created if missing (--partitions,
 count is an error, never altered. The HTTP API (--http-addr) is served by
 processes that run the order service; the live stock, mailbox and analytics
 routes need the inventory, email and analytics services in the same process.
+A process without the order service serves only GET /healthz, /readyz and
+/metrics, and only when --http-addr is given explicitly.
+
+The API requires bearer tokens by default (--auth=on): give them with
+--auth-tokens-file or ` + AuthTokensEnv + ` (environment only), or choose
+--auth=auto (off on loopback) or --auth=off. /healthz, /readyz and /metrics
+need no token; /v1/dlq needs the admin scope (audit log: the "dlq" schema
+with --postgres, DATA-DIR/dlq.db with --data-dir).
 Ctrl-C (SIGINT/SIGTERM) drains: HTTP stops taking requests, consumers finish
 and commit, relays publish what is committed, then everything closes.
 
@@ -186,6 +228,9 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Services = splitList(services)
 			cfg.Kafka.Brokers = splitList(brokers)
+			cfg.AuthTokens = os.Getenv(AuthTokensEnv)
+			_, env := os.LookupEnv(envName("http-addr"))
+			cfg.OpsHTTP = cmd.Flags().Changed("http-addr") || env
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
@@ -217,6 +262,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	f.StringVar(&cfg.Catalog, "catalog", "", "product catalog JSON file replacing the default (the same in every process)")
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", "", "host:port of an SMTP server the email service sends every mail to")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
+	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
 	return cmd
 }
 
@@ -244,6 +290,12 @@ func serveTopics(partitions int32, rf int16) []kafka.TopicSpec {
 // runServe runs cfg's services until ctx is done, then drains and stops in
 // the order of runUp.
 func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error) {
+	var authOpt httpapi.Option
+	if cfg.runsHTTP() {
+		if authOpt, err = resolveAuth(authConfig(cfg.Auth, cfg.HTTPAddr, cfg.AuthTokensFile, cfg.AuthTokens), log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	cat := catalog.Default()
 	if cfg.Catalog != "" {
 		if cat, err = catalog.LoadFile(cfg.Catalog); err != nil {
@@ -275,19 +327,39 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 			err = errors.Join(err, fmt.Errorf("serve: %w", cerr))
 		}
 	}()
+	if cfg.runsHTTP() {
+		openAudit := func(ctx context.Context) (*sqldb.DB, error) {
+			return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "dlq.db"), sqlite.SyncWrites(cfg.SyncWrites))
+		}
+		if cfg.Postgres != "" {
+			openAudit = func(ctx context.Context) (*sqldb.DB, error) {
+				return openPostgres(ctx, cfg.Postgres, DLQSchema, min(cfg.PostgresMaxConns, 4))
+			}
+		}
+		if err := plat.openDLQ(ctx, ccfg, cfg.InstanceID, openAudit); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	plat.Start(ctx)
 
 	var hs *http.Server
 	serveErr := make(chan error, 1)
 	httpAddr := ""
-	if cfg.runsHTTP() {
+	var handler http.Handler
+	switch {
+	case cfg.runsHTTP():
+		handler = plat.mon.http.Middleware(httpapi.New(plat.orders, cat, append(plat.apiOptions(log), authOpt)...))
+	case cfg.runsOpsHTTP():
+		handler = plat.mon.http.Middleware(plat.opsHandler())
+	}
+	if handler != nil {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			plat.Drain()
 			return fmt.Errorf("serve: http: %w", err)
 		}
 		hs = &http.Server{
-			Handler:           httpapi.New(plat.orders, cat, plat.apiOptions(log)...),
+			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			IdleTimeout:       2 * time.Minute,

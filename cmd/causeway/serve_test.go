@@ -39,7 +39,7 @@ func TestServeMultiProcess(t *testing.T) {
 	for _, id := range instances {
 		addrs[id] = freeAddr(t)
 		procs[id] = startProc(t, "serve-"+id, "serve", "--brokers", broker.Addr(), "--postgres", dbURL,
-			"--postgres-max-conns", "4", "--http-addr", addrs[id], "--instance-id", id)
+			"--postgres-max-conns", "4", "--http-addr", addrs[id], "--instance-id", id, "--auth", "off")
 	}
 	for _, id := range instances {
 		procs[id].waitHTTPReady(addrs[id])
@@ -181,7 +181,7 @@ func TestServeTopicMismatch(t *testing.T) {
 	defer broker.Close()
 	dir := t.TempDir()
 	root := newRootCmd()
-	root.SetArgs([]string{"serve", "--brokers", broker.Addr(), "--data-dir", dir, "--partitions", "6", "--http-addr", "127.0.0.1:0"})
+	root.SetArgs([]string{"serve", "--brokers", broker.Addr(), "--data-dir", dir, "--partitions", "6", "--http-addr", "127.0.0.1:0", "--auth", "off"})
 	root.SetErr(io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -250,6 +250,7 @@ func TestServeConfigValidate(t *testing.T) {
 	ok := DefaultServeConfig()
 	ok.Kafka.Brokers = []string{"127.0.0.1:9092"}
 	ok.DataDir = "d"
+	ok.AuthTokens = "ops admin 0123456789abcdef"
 	tests := []struct {
 		name   string
 		mutate func(*ServeConfig)
@@ -269,6 +270,10 @@ func TestServeConfigValidate(t *testing.T) {
 		}, []string{"--saga-step-timeout", `"billing"`, "given twice", "brokers", "GSSAPI", "--partitions", "--replication-factor",
 			"--postgres-max-conns", "--http-addr", "--saga", "--smtp-addr", "--instance-id", "--shutdown-timeout"}},
 		{"no services", func(c *ServeConfig) { c.Services = nil }, []string{"--services"}},
+		{"auth on without tokens", func(c *ServeConfig) { c.AuthTokens = "" }, []string{"--auth", "requires tokens"}},
+		{"auth auto on loopback", func(c *ServeConfig) { c.AuthTokens, c.Auth = "", "auto" }, nil},
+		{"no API, no tokens needed", func(c *ServeConfig) { c.AuthTokens, c.Services = "", []string{"payment"} }, nil},
+		{"bad auth mode", func(c *ServeConfig) { c.Auth = "maybe" }, []string{"--auth"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/dlq"
 	"github.com/causeway-dev/causeway/internal/analytics"
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/email"
@@ -22,6 +29,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/internal/shipping"
 	"github.com/causeway-dev/causeway/kafka"
+	"github.com/causeway-dev/causeway/metrics"
 	"github.com/causeway-dev/causeway/outbox"
 	"github.com/causeway-dev/causeway/sqldb"
 	"github.com/causeway-dev/causeway/sqlite"
@@ -75,6 +83,13 @@ type platform struct {
 	sender    *email.Sender // nil unless --smtp-addr
 	senderWG  sync.WaitGroup
 	senderEnd context.CancelFunc
+
+	// Monitoring: one registry per process (see newMonitoring).
+	mon *monitoring
+	// Dead letters: the inspector behind /v1/dlq and its audit database
+	// (openDLQ; nil until then).
+	dlq     *dlq.Inspector
+	auditDB *sqldb.DB
 
 	runCancel  context.CancelFunc
 	relayStop  context.CancelFunc
@@ -179,6 +194,10 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 	if err != nil {
 		return nil, err
 	}
+	if p.mon, err = newMonitoring(); err != nil {
+		return nil, err
+	}
+	kopts = append(kopts, kgo.WithHooks(p.mon.kafka))
 	type wiring struct {
 		name     string
 		group    string
@@ -214,17 +233,15 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 		if !w.silent {
 			c := ccfg
 			c.ClientID = po.instance + "-" + u.name + "-outbox"
-			if u.client, err = kafka.NewClient(c); err != nil {
+			if u.client, err = kafka.NewClient(c, kgo.WithHooks(p.mon.kafka)); err != nil {
 				return nil, fmt.Errorf("%s kafka client: %w", u.name, err)
 			}
-			u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")))
+			u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")),
+				outbox.WithObserver(p.mon.outbox.Observer(u.name)))
+			p.mon.outbox.AddBacklog(u.name, u.relay)
 		}
 		u.runner, err = consumer.New(u.db, codec, w.group, w.topics, w.handler,
-			consumer.WithKafkaOpts(append(kopts, kgo.ClientID(po.instance+"-"+w.group))...),
-			consumer.WithLogger(log.With("component", w.group)),
-			consumer.WithMaxAttempts(w.attempts),
-			consumer.WithBackoff(retryBase, retryMax),
-			consumer.WithShutdownTimeout(cfg.ShutdownTimeout))
+			p.consumerOpts(cfg, kopts, po.instance, w.group, w.attempts)...)
 		if err != nil {
 			return nil, fmt.Errorf("%s consumer: %w", u.name, err)
 		}
@@ -234,7 +251,129 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 			return nil, err
 		}
 	}
+	if err := p.mon.watch(p, ccfg, po.instance, log); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// consumerOpts are the options of a service's consumer runner for group:
+// its Kafka client (with the metrics hooks), retries, and the handler
+// metrics middleware.
+func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, group string, attempts int) []consumer.Opt {
+	return []consumer.Opt{
+		consumer.WithKafkaOpts(append(slices.Clone(kopts), kgo.ClientID(instance+"-"+group))...),
+		consumer.WithLogger(p.log.With("component", group)),
+		consumer.WithMaxAttempts(attempts),
+		consumer.WithBackoff(retryBase, retryMax),
+		consumer.WithShutdownTimeout(cfg.ShutdownTimeout),
+		consumer.WithMiddleware(p.mon.consumer.Middleware(group)),
+	}
+}
+
+// monitoring is a process's /metrics: one registry with every collector
+// of the platform's units.
+type monitoring struct {
+	reg      *prometheus.Registry
+	kafka    *metrics.KafkaHooks
+	consumer *metrics.ConsumerMetrics
+	outbox   *metrics.OutboxMetrics
+	http     *metrics.HTTPMetrics
+	lagCl    *kgo.Client // the lag collector's client (watch)
+}
+
+// newMonitoring returns the registry (metrics.NewRegistry: Go runtime and
+// process collectors) with the Kafka, consumer, outbox and HTTP
+// collectors registered.
+func newMonitoring() (*monitoring, error) {
+	m := &monitoring{reg: metrics.NewRegistry()}
+	var err error
+	if m.kafka, err = metrics.NewKafkaHooks(m.reg); err != nil {
+		return nil, err
+	}
+	if m.consumer, err = metrics.NewConsumerMetrics(m.reg); err != nil {
+		return nil, err
+	}
+	if m.outbox, err = metrics.NewOutboxMetrics(m.reg); err != nil {
+		return nil, err
+	}
+	if m.http, err = metrics.NewHTTPMetrics(m.reg); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// watch exports the counters of p's runners, the lag and dead-letter
+// depth of their groups, and the orchestrator's saga states when the
+// platform orchestrates.
+func (m *monitoring) watch(p *platform, ccfg kafka.ClientConfig, instance string, log *slog.Logger) error {
+	var groups []string
+	for _, u := range p.units {
+		m.consumer.Add(u.runner)
+		groups = append(groups, u.runner.Group())
+	}
+	c := ccfg
+	c.ClientID = instance + "-metrics"
+	cl, err := kafka.NewClient(c)
+	if err != nil {
+		return fmt.Errorf("metrics kafka client: %w", err)
+	}
+	m.lagCl = cl
+	if _, err := metrics.NewLagCollector(m.reg, kadm.NewClient(cl), cl, metrics.LagGroups(groups...),
+		metrics.LagLogger(log.With("component", "metrics"))); err != nil {
+		return err
+	}
+	if p.orders != nil && p.orders.Orchestrator() != nil {
+		sm, err := metrics.NewSagaMetrics(m.reg)
+		if err != nil {
+			return err
+		}
+		o := p.orders.Orchestrator()
+		sm.SetStateCounter("order", func(ctx context.Context) (map[string]int, error) {
+			counts, err := o.Counts(ctx)
+			out := make(map[string]int, len(counts))
+			for st, n := range counts {
+				out[string(st)] = n
+			}
+			return out, err
+		})
+	}
+	return nil
+}
+
+// Handler serves GET /metrics.
+func (m *monitoring) Handler() http.Handler { return metrics.Handler(m.reg) }
+
+// close closes the lag collector's client.
+func (m *monitoring) close() {
+	if m != nil && m.lagCl != nil {
+		m.lagCl.Close()
+	}
+}
+
+// openDLQ opens the dead-letter inspector behind /v1/dlq: its audit log in
+// the database open returns (migrated here), and the databases of the
+// groups this platform runs, for exact parked statuses.
+func (p *platform) openDLQ(ctx context.Context, ccfg kafka.ClientConfig, instance string,
+	open func(ctx context.Context) (*sqldb.DB, error)) error {
+	db, err := open(ctx)
+	if err != nil {
+		return fmt.Errorf("dlq audit db: %w", err)
+	}
+	p.auditDB = db
+	if err := db.Migrate(ctx, dlq.Migrations()); err != nil {
+		return fmt.Errorf("dlq audit db: %w", err)
+	}
+	opts := []dlq.Opt{dlq.WithAudit(dlq.NewAudit(db)), dlq.WithLogger(p.log.With("component", "dlq"))}
+	for _, u := range p.units {
+		opts = append(opts, dlq.WithServiceDB(u.runner.Group(), u.db))
+	}
+	c := ccfg
+	c.ClientID = instance + "-dlq"
+	if p.dlq, err = dlq.New(c, opts...); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Start runs every relay and consumer runner in the background.
@@ -312,7 +451,11 @@ var serviceNames = []string{"order", "payment", "inventory", "shipping", "email"
 // readiness, and live stock, mailbox and analytics when it runs the
 // inventory, email and analytics services.
 func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
-	opts := []httpapi.Option{httpapi.WithLogger(log.With("component", "http")), httpapi.WithReadiness(p.Ready)}
+	opts := []httpapi.Option{httpapi.WithLogger(log.With("component", "http")), httpapi.WithReadiness(p.Ready),
+		httpapi.WithRoute("GET /metrics", httpapi.Public(), p.mon.Handler())}
+	if p.dlq != nil {
+		opts = append(opts, httpapi.WithDLQ(p.dlq))
+	}
 	if p.invDB != nil {
 		opts = append(opts, httpapi.WithStock(p.Available))
 	}
@@ -323,6 +466,28 @@ func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 		opts = append(opts, httpapi.WithAnalytics(p.analytics.Summary))
 	}
 	return opts
+}
+
+// opsHandler serves what a process without the API serves: GET /healthz,
+// GET /readyz (p.Ready) and GET /metrics, none of them needing a token.
+func (p *platform) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if err := p.Ready(r.Context()); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b, _ := json.Marshal(map[string]string{"status": "not ready", "detail": err.Error()})
+			_, _ = w.Write(append(b, '\n'))
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ready"}`+"\n")
+	})
+	mux.Handle("GET /metrics", p.mon.Handler())
+	return mux
 }
 
 // Available returns the live available stock per product.
@@ -366,6 +531,10 @@ func (p *platform) Drain() {
 // Close closes the clients, the order service and the databases.
 func (p *platform) Close() error {
 	var errs []error
+	if p.dlq != nil {
+		p.dlq.Close()
+	}
+	p.mon.close()
 	for _, u := range p.units {
 		if u.client != nil {
 			u.client.Close()
@@ -377,6 +546,11 @@ func (p *platform) Close() error {
 	for _, u := range p.units {
 		if err := u.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s db: %w", u.name, err))
+		}
+	}
+	if p.auditDB != nil {
+		if err := p.auditDB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close dlq audit db: %w", err))
 		}
 	}
 	p.log.Info("databases closed")

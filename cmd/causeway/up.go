@@ -17,7 +17,10 @@ import (
 	"github.com/causeway-dev/causeway/internal/ordersaga"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/outbox"
+	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/sqlite"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Saga styles of --saga.
@@ -50,6 +53,44 @@ type UpConfig struct {
 	// SMTPAddr, when set (host:port), makes the email service also send
 	// every mail it stores to this SMTP server (no auth, no TLS).
 	SMTPAddr string
+	// Auth is httpapi.AuthAuto (default: on unless HTTPAddr is loopback),
+	// AuthOn or AuthOff.
+	Auth string
+	// AuthTokensFile is a tokens file (httpapi.ParseTokens).
+	AuthTokensFile string
+	// AuthTokens is an inline token specification, read only from the
+	// environment (CAUSEWAY_AUTH_TOKENS), never from a flag.
+	AuthTokens string
+}
+
+// AuthTokensEnv is the environment variable of inline API tokens (entries
+// separated by ';' or newlines). It has no flag: a secret on a command
+// line is visible to every user of the machine.
+const AuthTokensEnv = "CAUSEWAY_AUTH_TOKENS"
+
+// authConfig is the API's authentication settings for httpapi.
+func authConfig(mode, httpAddr, tokensFile, tokens string) httpapi.AuthConfig {
+	return httpapi.AuthConfig{Mode: mode, HTTPAddr: httpAddr, TokensFile: tokensFile, Tokens: tokens}
+}
+
+// resolveAuth resolves the API's authentication (reading the tokens) and
+// logs the choice: auth=on or auth=off, a warning when off on an address
+// other than loopback.
+func resolveAuth(ac httpapi.AuthConfig, log *slog.Logger) (httpapi.Option, error) {
+	opt, on, err := ac.Option()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case on:
+		log.Info("http auth", "auth", "on")
+	case httpapi.AuthRequired(ac.HTTPAddr):
+		log.Warn("http auth is off on an address other than loopback: every route is open to anyone who can reach it",
+			"auth", "off", "httpAddr", ac.HTTPAddr)
+	default:
+		log.Info("http auth", "auth", "off", "reason", "loopback address")
+	}
+	return opt, nil
 }
 
 // DefaultUpConfig returns the defaults of API.md.
@@ -61,6 +102,7 @@ func DefaultUpConfig() UpConfig {
 		Saga:            SagaChoreography,
 		SagaStepTimeout: ordersaga.DefaultStepTimeout,
 		ShutdownTimeout: 10 * time.Second,
+		Auth:            httpapi.AuthAuto,
 	}
 }
 
@@ -88,6 +130,9 @@ func (c UpConfig) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if _, _, err := authConfig(c.Auth, c.HTTPAddr, c.AuthTokensFile, c.AuthTokens).Option(); err != nil {
+		errs = append(errs, fmt.Errorf("--auth: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -123,11 +168,18 @@ again on the same --data-dir resumes where it stopped: sagas in flight go on.
 
 Once listening it writes the bound addresses to DATA-DIR/` + RuntimeFile + `.
 
+The API also serves GET /metrics (Prometheus, no token) and the dead-letter
+routes under /v1/dlq (admin scope; audit log DATA-DIR/dlq.db). Auth: with
+--auth=auto (default) tokens are required unless --http-addr is loopback;
+give them with --auth-tokens-file or ` + AuthTokensEnv + ` (environment only).
+An exposed address without tokens refuses to start.
+
 Durability: by default SQLite runs with synchronous=NORMAL and the broker does
 not fsync per batch, so a killed process loses nothing acknowledged but a power
 loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.AuthTokens = os.Getenv(AuthTokensEnv)
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("up: %w", err)
 			}
@@ -145,6 +197,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	f.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "product catalog JSON file replacing the default (p-1 … p-20, p-sold-out)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "host:port of an SMTP server the email service sends every mail to (default: mails are only stored)")
+	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
 	return cmd
 }
 
@@ -152,6 +205,10 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 // consumers, the outbox relays (after they flushed what they can), the
 // Kafka clients, the databases, the broker.
 func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
+	authOpt, err := resolveAuth(authConfig(cfg.Auth, cfg.HTTPAddr, cfg.AuthTokensFile, cfg.AuthTokens), log)
+	if err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
 	cat := catalog.Default()
 	if cfg.Catalog != "" {
 		if cat, err = catalog.LoadFile(cfg.Catalog); err != nil {
@@ -194,10 +251,15 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 			err = errors.Join(err, fmt.Errorf("up: %w", cerr))
 		}
 	}()
+	if err := plat.openDLQ(ctx, broker.ClientConfig(), "causeway", func(ctx context.Context) (*sqldb.DB, error) {
+		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "dlq.db"), sqlite.SyncWrites(cfg.SyncWrites))
+	}); err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
 	plat.Start(ctx)
 
 	// HTTP.
-	api := httpapi.New(plat.orders, cat, plat.apiOptions(log)...)
+	api := plat.mon.http.Middleware(httpapi.New(plat.orders, cat, append(plat.apiOptions(log), authOpt)...))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		plat.Drain()
@@ -275,4 +337,12 @@ func writeRuntime(path string, rt Runtime) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// addAuthFlags adds --auth and --auth-tokens-file (the tokens themselves
+// can also come from CAUSEWAY_AUTH_TOKENS, which has no flag).
+func addAuthFlags(f *pflag.FlagSet, mode, tokensFile *string, autoMeans string) {
+	f.StringVar(mode, "auth", *mode, "API bearer tokens: auto ("+autoMeans+"), on or off")
+	f.StringVar(tokensFile, "auth-tokens-file", *tokensFile,
+		"file of API tokens, one 'NAME SCOPES SECRET' per line (more in $"+AuthTokensEnv+", environment only)")
 }
