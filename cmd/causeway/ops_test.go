@@ -235,3 +235,43 @@ func metricsProblems(t *testing.T, base string, groups []string) []string {
 	}
 	return problems
 }
+
+// TestServeOpsHTTP: a serve process without the order service, given
+// --http-addr, serves /healthz, /readyz and /metrics (no token) and no API.
+func TestServeOpsHTTP(t *testing.T) {
+	broker, err := kafka.StartBroker(context.Background(), kafka.WithAddr("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	logs := &syncBuffer{}
+	root := newRootCmd()
+	root.SetArgs([]string{"serve", "--brokers", broker.Addr(), "--data-dir", t.TempDir(), "--services", "payment",
+		"--http-addr", "127.0.0.1:0", "--instance-id", "ops-test"})
+	root.SetErr(logs)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	re := regexp.MustCompile(`http=(http://127\.0\.0\.1:\d+)`)
+	var base string
+	for deadline := time.Now().Add(time.Minute); base == ""; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			base = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", logs.String())
+		}
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/metrics": 200, "/v1/products": 404, "/v1/dlq": 404} {
+		if got := call(t, "GET", base+path, "", nil, nil); got != want {
+			t.Errorf("GET %s: %d, want %d", path, got, want)
+		}
+	}
+	waitReady(t, strings.TrimPrefix(base, "http://"))
+}
