@@ -69,7 +69,7 @@ func TestUpAuthMetricsDLQ(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	up := startUp(t, dir, "--http-addr", "0.0.0.0:0", "--auth-tokens-file", tokens)
+	up := startUp(t, dir, "--http-addr", "127.0.0.1:0", "--auth", "on", "--auth-tokens-file", tokens)
 	_, port, err := net.SplitHostPort(up.rt.HTTPAddr)
 	if err != nil {
 		t.Fatal(err)
