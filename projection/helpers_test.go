@@ -74,7 +74,7 @@ func (c *counts) Apply(ctx context.Context, tx *sqldb.Tx, t projection.Tables, m
 	if err := m.Envelope.UnmarshalData(&d); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+t.Name("key_counts")+` (k, n, last_event, last_seq) VALUES ($1, 1, $2, $3)
+	_, err := projection.Exec(ctx, tx, `INSERT INTO `+t.Name("key_counts")+` (k, n, last_event, last_seq) VALUES ($1, 1, $2, $3)
 		ON CONFLICT (k) DO UPDATE SET n = `+t.Name("key_counts")+`.n + 1, last_event = excluded.last_event, last_seq = excluded.last_seq`,
 		d.K, m.Envelope.EventID, d.Seq)
 	return err

@@ -129,11 +129,53 @@ func (r *Runner) run(ctx context.Context, lock *leaderLock) error {
 	adm := kadm.NewClient(cl)
 	r.cfg.log.Info("projection runner started", "projection", r.p.Name(), "topics", r.p.Topics())
 
-	var lastWatch time.Time
-	for {
-		if ctx.Err() != nil {
-			return nil
+	// Two stages, so that decoding overlaps the database: the fetch stage
+	// polls, decodes and discovers partitions; this goroutine applies.
+	ch := make(chan fetched, 2)
+	fctx, fcancel := context.WithCancel(ctx)
+	go func() {
+		defer close(ch)
+		r.fetchLoop(fctx, cl, adm, lock, ch)
+	}()
+	defer func() {
+		fcancel()
+		for range ch {
 		}
+	}()
+	for f := range ch {
+		if f.err != nil {
+			return f.err
+		}
+		for _, pb := range f.parts {
+			if err := r.partition(ctx, cl, pb.tp, pb.items); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fetched is one poll's decoded records, per partition, or the fetch
+// stage's fatal error.
+type fetched struct {
+	parts []partItems
+	err   error
+}
+
+type partItems struct {
+	tp    TopicPartition
+	items []item
+}
+
+// fetchLoop polls, decodes and sends the records to ch until ctx ends; it
+// also looks for new partitions and checks the leader lock every
+// WithPartitionWatch.
+func (r *Runner) fetchLoop(ctx context.Context, cl *kgo.Client, adm *kadm.Client, lock *leaderLock, ch chan<- fetched) {
+	var lastWatch time.Time
+	for ctx.Err() == nil {
 		if time.Since(lastWatch) >= r.cfg.partitionWatch {
 			if err := r.discover(ctx, cl, adm); err != nil && ctx.Err() == nil {
 				r.cfg.log.Warn("projection: partition discovery", "projection", r.p.Name(), "err", err)
@@ -141,7 +183,11 @@ func (r *Runner) run(ctx context.Context, lock *leaderLock) error {
 			lastWatch = time.Now()
 			if lock != nil {
 				if ok, err := lock.ensure(ctx); !ok && ctx.Err() == nil {
-					return fmt.Errorf("projection %s: lost the leader lock: %v", r.p.Name(), err)
+					select {
+					case ch <- fetched{err: fmt.Errorf("projection %s: lost the leader lock: %v", r.p.Name(), err)}:
+					case <-ctx.Done():
+					}
+					return
 				}
 			}
 		}
@@ -149,29 +195,39 @@ func (r *Runner) run(ctx context.Context, lock *leaderLock) error {
 		fetches := cl.PollRecords(pctx, 8*r.cfg.batchMax)
 		cancel()
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		fetches.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 				r.cfg.log.Warn("projection: fetch", "projection", r.p.Name(), "topic", t, "partition", p, "err", err)
 			}
 		})
-		var batches [][]*kgo.Record
+		var f fetched
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			tp := TopicPartition{fp.Topic, fp.Partition}
 			r.mu.Lock()
-			r.hw[TopicPartition{fp.Topic, fp.Partition}] = fp.HighWatermark
+			r.hw[tp] = fp.HighWatermark
+			next := r.next[tp]
 			r.mu.Unlock()
-			if len(fp.Records) > 0 {
-				batches = append(batches, fp.Records)
+			items := make([]item, 0, len(fp.Records))
+			for _, rec := range fp.Records {
+				if rec.Offset < next {
+					continue
+				}
+				m := Message{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp}
+				items = append(items, decodeRecord(r.dec, m, rec.Value))
+			}
+			if len(items) > 0 {
+				f.parts = append(f.parts, partItems{tp, items})
 			}
 		})
-		for _, recs := range batches {
-			if err := r.partition(ctx, cl, recs); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
+		if len(f.parts) == 0 {
+			continue
+		}
+		select {
+		case ch <- f:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
@@ -227,9 +283,8 @@ func (r *Runner) discover(ctx context.Context, cl *kgo.Client, adm *kadm.Client)
 	return errors.Join(errs...)
 }
 
-// partition applies one partition's fetched records.
-func (r *Runner) partition(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) error {
-	tp := TopicPartition{recs[0].Topic, recs[0].Partition}
+// partition applies one partition's fetched, decoded records.
+func (r *Runner) partition(ctx context.Context, cl *kgo.Client, tp TopicPartition, all []item) error {
 	r.mu.Lock()
 	next := r.next[tp]
 	_, stopped := r.stopped[tp]
@@ -237,13 +292,11 @@ func (r *Runner) partition(ctx context.Context, cl *kgo.Client, recs []*kgo.Reco
 	if stopped {
 		return nil
 	}
-	items := make([]item, 0, len(recs))
-	for _, rec := range recs {
-		if rec.Offset < next {
-			continue // before the checkpoint: left over from a reseek
+	items := all[:0]
+	for _, it := range all {
+		if it.msg.Offset >= next { // earlier ones are left over from a reseek
+			items = append(items, it)
 		}
-		m := Message{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp}
-		items = append(items, decodeRecord(r.dec, m, rec.Value))
 	}
 	for len(items) > 0 {
 		n := min(len(items), r.cfg.batchMax)
