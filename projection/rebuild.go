@@ -220,7 +220,7 @@ func (b *rebuilder) run(ctx context.Context) (RebuildResult, error) {
 			return RebuildResult{}, err
 		}
 	}
-	if err := b.watchTopics(ctx, true); err != nil {
+	if err := b.watchTopics(ctx); err != nil {
 		return RebuildResult{}, err
 	}
 	if h := b.rc.history; h != nil {
@@ -246,7 +246,7 @@ func (b *rebuilder) run(ctx context.Context) (RebuildResult, error) {
 	lastWatch := time.Now()
 	for {
 		if time.Since(lastWatch) >= time.Second {
-			if err := b.watchTopics(ctx, false); err != nil {
+			if err := b.watchTopics(ctx); err != nil {
 				return RebuildResult{}, err
 			}
 			lastWatch = time.Now()
@@ -263,15 +263,16 @@ func (b *rebuilder) run(ctx context.Context) (RebuildResult, error) {
 			return RebuildResult{}, err
 		}
 	}
-	if err := b.watchTopics(ctx, false); err != nil { // partitions added meanwhile
+	if err := b.watchTopics(ctx); err != nil { // partitions added meanwhile
 		return RebuildResult{}, err
 	}
 	return b.swap(ctx)
 }
 
 // watchTopics adds partitions not consumed yet from their start, and
-// refreshes the total. first checks that no history is truncated.
-func (b *rebuilder) watchTopics(ctx context.Context, first bool) error {
+// refreshes the total; a new partition that no longer starts at 0 is
+// ErrHistoryTruncated unless there is a History or WithAllowTruncated.
+func (b *rebuilder) watchTopics(ctx context.Context) error {
 	topics := b.r.p.Topics()
 	starts, err := b.adm.ListStartOffsets(ctx, topics...)
 	if err != nil {
