@@ -91,8 +91,8 @@ func (t *Tracer) Trace(ctx context.Context, correlationID string) (*Flow, error)
 		return nil, err
 	}
 	var (
-		events            []Event
-		warnings          []string
+		events          []Event
+		warnings        []string
 		kafkaErr, dbErr error
 		scanned         int64
 		undecodable     int
