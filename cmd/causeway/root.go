@@ -33,6 +33,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 		newUpCmd(),
 		newServeCmd(),
 		newStatusCmd(),
+		newTraceCmd(),
 	)
 	return root
 }

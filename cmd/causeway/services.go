@@ -86,6 +86,8 @@ type platform struct {
 
 	// Monitoring: one registry per process (see newMonitoring).
 	mon *monitoring
+	// kcfg reaches the cluster (GET /v1/trace).
+	kcfg kafka.ClientConfig
 	// Dead letters: the inspector behind /v1/dlq and its audit database
 	// (openDLQ; nil until then).
 	dlq     *dlq.Inspector
@@ -107,7 +109,7 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 	for _, o := range opts {
 		o(&po)
 	}
-	p := &platform{log: log, shutdownTO: cfg.ShutdownTimeout}
+	p := &platform{log: log, shutdownTO: cfg.ShutdownTimeout, kcfg: ccfg}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -465,6 +467,7 @@ func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 	if p.analytics != nil {
 		opts = append(opts, httpapi.WithAnalytics(p.analytics.Summary))
 	}
+	opts = append(opts, p.traceOption())
 	return opts
 }
 
