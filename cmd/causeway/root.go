@@ -29,7 +29,9 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 	}
 	root.AddCommand(
 		newBrokerCmd(),
+		newCheckCmd(),
 		newDLQCmd(),
+		newLoadgenCmd(),
 		newUpCmd(),
 		newServeCmd(),
 		newStatusCmd(),
