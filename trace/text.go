@@ -83,7 +83,7 @@ func writeChildren(w io.Writer, n *Node, prefix string) {
 			if d < 0 {
 				sign, d = "-", -d
 			}
-			fmt.Fprintf(w, " %s%s", sign, d)
+			fmt.Fprintf(w, " %s%s", sign, formatLatency(d))
 		}
 		if it.n.ClockSkew {
 			fmt.Fprint(w, " [clock skew]")
@@ -95,4 +95,13 @@ func writeChildren(w io.Writer, n *Node, prefix string) {
 
 func label(n *Node) string {
 	return fmt.Sprintf("%s (%s)", n.EventType, n.Source)
+}
+
+// formatLatency prints d in milliseconds below a second ("0ms", "8ms"),
+// else as time.Duration does ("1.234s", "2m3.5s").
+func formatLatency(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return d.String()
 }

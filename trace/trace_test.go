@@ -82,6 +82,7 @@ func produceFlow(t *testing.T, b *kafka.Broker) {
 	recs := []*kgo.Record{
 		record(t, kafka.TopicOrders, placed, false),
 		record(t, kafka.TopicCommandsPayment, env("I", "payment.charge", "order-service", "A", 1), true),
+		record(t, kafka.TopicSagaReplies, env("K", "saga.reply", "payment-service", "I", 1), false),
 		record(t, kafka.TopicPayments, env("B", "payment.succeeded", "payment-service", "A", 8), false),
 		record(t, kafka.TopicOrders, env("C", "order.paid", "order-service", "B", 13), false),
 		record(t, kafka.TopicInventory, env("D", "stock.reserved", "inventory-service", "B", 14), false),
@@ -105,9 +106,10 @@ func produceFlow(t *testing.T, b *kafka.Broker) {
 	}
 }
 
-const wantTree = `flow flow-1: 10 event(s) from 2026-11-25 12:00:00.123 to 12:00:00.183 UTC (60ms)
+const wantTree = `flow flow-1: 11 event(s) from 2026-11-25 12:00:00.123 to 12:00:01.683 UTC (1.56s)
 order.placed (order-service) 12:00:00.123
 ├─ payment.charge (order-service) +1ms
+│  └─ saga.reply (payment-service) +0ms
 └─ payment.succeeded (payment-service) +8ms
    ├─ order.paid (order-service) +5ms
    └─ stock.reserved (inventory-service) +6ms
@@ -115,7 +117,7 @@ order.placed (order-service) 12:00:00.123
          └─ order.shipped (order-service) +20ms
 payment.refunded (payment-service) 12:00:00.173 [orphan: cause missing-cause not found]
 ├─ stock.released (inventory-service) +5ms
-└─ order.cancelled (order-service) +10ms
+└─ order.cancelled (order-service) +1.51s
 1 undecodable record(s) skipped
 `
 
@@ -124,7 +126,7 @@ func TestTraceKafkaAndStore(t *testing.T) {
 	produceFlow(t, b)
 	store := fakeStore{recs: []eventstore.Record{
 		{Event: env("C", "order.paid", "order-service", "B", 13)},
-		{Event: env("J", "order.cancelled", "order-service", "G", 60)},
+		{Event: env("J", "order.cancelled", "order-service", "G", 1560)},
 	}}
 	tr := trace.New(b.ClientConfig(), trace.WithStore(store), trace.WithTopics(append(trace.DefaultTopics(), "no-such-topic")...))
 	f, err := tr.Trace(testCtx(t), "flow-1")
@@ -138,7 +140,7 @@ func TestTraceKafkaAndStore(t *testing.T) {
 	if sb.String() != wantTree {
 		t.Errorf("tree:\n%s\nwant:\n%s", sb.String(), wantTree)
 	}
-	if f.Scanned != 12 || f.Truncated || len(f.Warnings) != 0 || f.DurationMs != 60 || len(f.Timeline) != 10 {
+	if f.Scanned != 13 || f.Truncated || len(f.Warnings) != 0 || f.DurationMs != 1560 || len(f.Timeline) != 11 {
 		t.Errorf("flow: scanned %d truncated %v warnings %v duration %d timeline %d", f.Scanned, f.Truncated, f.Warnings, f.DurationMs, len(f.Timeline))
 	}
 	nodes := map[string]*trace.Node{}
@@ -153,7 +155,7 @@ func TestTraceKafkaAndStore(t *testing.T) {
 	if !e.ClockSkew || *e.LatencyMs != -4 || !g.Orphan || g.LatencyMs != nil || j.Kafka != nil || !j.InStore {
 		t.Errorf("E %+v, G %+v, J %+v", e, g, j)
 	}
-	if got := f.Timeline[3]; got.EventID != "E" || got.SinceStartMs != 10 {
+	if got := f.Timeline[4]; got.EventID != "E" || got.SinceStartMs != 10 {
 		t.Errorf("timeline[3]: %+v", got)
 	}
 
