@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 )
 
@@ -41,58 +40,120 @@ func NewCodec(reg *Registry) *Codec {
 	return &Codec{reg: reg}
 }
 
-// envelopeFields lists the envelope's JSON fields, all required.
-var envelopeFields = []string{"eventId", "eventType", "timestamp", "version", "data", "metadata"}
-
 // Decode parses and validates one envelope and upcasts its data to the
 // current version of its type; the returned envelope's Version is that
 // current version. Errors are *DecodeError values.
+//
+// It makes one pass over the input (see scan.go) and, for a valid envelope
+// at the current version, allocates twice: one string backing all of the
+// envelope's strings, and the compacted copy of the data.
 func (c *Codec) Decode(b []byte) (Envelope, error) {
-	var typ string
-	malformed := func(err error) (Envelope, error) {
+	malformed := func(typ string, err error) (Envelope, error) {
 		return Envelope{}, &DecodeError{Kind: ErrMalformed, EventType: typ, Err: err}
 	}
 	if !utf8.Valid(b) {
-		return malformed(errors.New("input is not valid UTF-8"))
+		return malformed("", errors.New("input is not valid UTF-8"))
 	}
-	fields, err := objectFields(b)
+	var raw [numFields][]byte
+	dataWS, err := members(b, false, &raw)
 	if err != nil {
-		return malformed(err)
+		return malformed("", err)
 	}
-	for k := range fields {
-		if !contains(envelopeFields, k) {
-			return malformed(fmt.Errorf("unknown field %.64q", k))
+	for i, r := range raw {
+		if r == nil {
+			return malformed("", fmt.Errorf("missing field %q", envelopeFields[i]))
 		}
 	}
-	for _, k := range envelopeFields {
-		if _, ok := fields[k]; !ok {
-			return malformed(fmt.Errorf("missing field %q", k))
+	// The metadata's structure is read now, so that its strings can share
+	// one allocation with the others; its errors are reported in turn below.
+	var md [numFields][]byte
+	_, mdErr := members(raw[fMetadata], true, &md)
+
+	// The texts of the string fields, joined into one string.
+	const (
+		tType = iota
+		tID
+		tTime
+		tCorrelation
+		tCausation
+		tSource
+		numTexts
+	)
+	var (
+		text     [numTexts][]byte
+		isString [numTexts]bool
+		str      [numTexts]string
+	)
+	text[tType], isString[tType] = stringText(raw[fEventType])
+	text[tID], isString[tID] = stringText(raw[fEventID])
+	text[tTime], isString[tTime] = stringText(raw[fTimestamp])
+	if mdErr == nil {
+		for i, f := range [...]int{mCorrelationID, mCausationID, mSource} {
+			if md[f] != nil {
+				text[tCorrelation+i], isString[tCorrelation+i] = stringText(md[f])
+			}
 		}
 	}
-	// eventType first, so later errors can name it.
-	typ, err = nameField(fields["eventType"], false)
-	if err != nil {
-		typ = ""
-		return malformed(fmt.Errorf("eventType: %w", err))
+	n := 0
+	for _, t := range text {
+		n += len(t)
 	}
-	var e Envelope
-	e.EventType = typ
-	if e.EventID, err = nameField(fields["eventId"], false); err != nil {
-		return malformed(fmt.Errorf("eventId: %w", err))
+	var stack [320]byte
+	joined := stack[:0]
+	if n > len(stack) {
+		joined = make([]byte, 0, n)
 	}
-	if e.Timestamp, err = timeField(fields["timestamp"]); err != nil {
-		return malformed(fmt.Errorf("timestamp: %w", err))
+	for _, t := range text {
+		joined = append(joined, t...)
 	}
-	if e.Version, err = versionField(fields["version"]); err != nil {
-		return malformed(fmt.Errorf("version: %w", err))
+	all := string(joined)
+	for i, t := range text {
+		str[i], all = all[:len(t)], all[len(t):]
 	}
-	if e.Data, err = objectField(fields["data"]); err != nil {
-		return malformed(fmt.Errorf("data: %w", err))
+
+	// The checks, in the order of the contract; eventType first, so later
+	// errors can name it.
+	if err := nameText(str[tType], isString[tType], false); err != nil {
+		return malformed("", fmt.Errorf("eventType: %w", err))
 	}
-	if e.Metadata, err = metadataField(fields["metadata"]); err != nil {
-		return malformed(fmt.Errorf("metadata: %w", err))
+	typ := str[tType]
+	e := Envelope{EventType: typ, EventID: str[tID]}
+	if err := nameText(e.EventID, isString[tID], false); err != nil {
+		return malformed(typ, fmt.Errorf("eventId: %w", err))
 	}
-	return c.Upcast(e)
+	if e.Timestamp, err = timeText(str[tTime], isString[tTime]); err != nil {
+		return malformed(typ, fmt.Errorf("timestamp: %w", err))
+	}
+	if e.Version, err = versionField(raw[fVersion]); err != nil {
+		return malformed(typ, fmt.Errorf("version: %w", err))
+	}
+	if raw[fData][0] != '{' {
+		return malformed(typ, errors.New("data: not a JSON object"))
+	}
+	e.Data = compactCopy(raw[fData], dataWS)
+	if mdErr != nil {
+		return malformed(typ, fmt.Errorf("metadata: %w", mdErr))
+	}
+	for i, f := range [...]struct {
+		dst      *string
+		optional bool
+	}{
+		{&e.Metadata.CorrelationID, false},
+		{&e.Metadata.CausationID, true},
+		{&e.Metadata.Source, false},
+	} {
+		if md[i] == nil {
+			if f.optional {
+				continue
+			}
+			return malformed(typ, fmt.Errorf("metadata: missing field %q", metadataFields[i]))
+		}
+		if err := nameText(str[tCorrelation+i], isString[tCorrelation+i], f.optional); err != nil {
+			return malformed(typ, fmt.Errorf("metadata: %s: %w", metadataFields[i], err))
+		}
+		*f.dst = str[tCorrelation+i]
+	}
+	return c.upcast(e, true)
 }
 
 // Upcast brings an already parsed envelope (e.g. loaded from the event
@@ -101,6 +162,13 @@ func (c *Codec) Decode(b []byte) (Envelope, error) {
 // envelope already at the current version is returned unchanged. Errors
 // are *DecodeError values.
 func (c *Codec) Upcast(e Envelope) (Envelope, error) {
+	return c.upcast(e, false)
+}
+
+// upcast is Upcast; with owned, e.Data is a compact JSON object that only
+// the caller (Decode) holds, so it is neither checked nor copied for the
+// first upcaster.
+func (c *Codec) upcast(e Envelope, owned bool) (Envelope, error) {
 	ti, ok := c.reg.lookup(e.EventType)
 	if !ok {
 		return Envelope{}, &DecodeError{Kind: ErrUnknownType, EventType: e.EventType, Version: e.Version,
@@ -110,13 +178,15 @@ func (c *Codec) Upcast(e Envelope) (Envelope, error) {
 		return Envelope{}, &DecodeError{Kind: ErrUnknownVersion, EventType: e.EventType, Version: e.Version,
 			Err: fmt.Errorf("known versions are %d to %d", ti.oldest, ti.latest)}
 	}
-	if !isObject(e.Data) {
+	if !owned && !isObject(e.Data) {
 		return Envelope{}, &DecodeError{Kind: ErrMalformed, EventType: e.EventType, Version: e.Version,
 			Err: errors.New("data: not a JSON object")}
 	}
 	data := e.Data
 	for v := e.Version; v < ti.latest; v++ {
-		out, err := runUpcaster(ti.chain[v-ti.oldest], data)
+		// Only the caller's data needs a copy: what compact returns for the
+		// later steps is fresh.
+		out, err := runUpcaster(ti.chain[v-ti.oldest], data, !owned && v == e.Version)
 		if err == nil && !isObject(out) {
 			err = errors.New("upcaster returned data that is not a JSON object")
 		}
@@ -186,52 +256,17 @@ func (c *Codec) Encode(e Envelope) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// runUpcaster calls u.Up, turning a panic into an error.
-func runUpcaster(u Upcaster, data json.RawMessage) (out json.RawMessage, err error) {
+// runUpcaster calls u.Up, turning a panic into an error. With clone, Up
+// gets a copy of data.
+func runUpcaster(u Upcaster, data json.RawMessage, clone bool) (out json.RawMessage, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("upcaster panicked: %v", r)
 		}
 	}()
 	// The upcaster gets its own copy, so it cannot alter the caller's data.
-	return u.Up(bytes.Clone(data))
-}
-
-// objectFields parses b as exactly one JSON object and returns its members,
-// rejecting duplicate names.
-func objectFields(b []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("not JSON: %w", err)
+	if clone {
+		data = bytes.Clone(data)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not a JSON object")
-	}
-	out := make(map[string]json.RawMessage)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("not JSON: %w", err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("not JSON: object key is not a string")
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("field %.64q: not JSON: %w", key, err)
-		}
-		if _, dup := out[key]; dup {
-			return nil, fmt.Errorf("duplicate field %.64q", key)
-		}
-		out[key] = v
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, fmt.Errorf("not JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the JSON object")
-	}
-	return out, nil
+	return u.Up(data)
 }

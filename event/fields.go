@@ -5,39 +5,28 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 	"unicode/utf8"
 )
 
-// nameField decodes a JSON string holding a name (see checkName); with
+// nameText checks the text of a JSON string holding a name (see
+// checkName); isString is false if the value was not a string. With
 // optional, "" is accepted too.
-func nameField(raw json.RawMessage, optional bool) (string, error) {
-	if len(raw) == 0 || raw[0] != '"' {
-		return "", errors.New("not a JSON string")
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", err
+func nameText(s string, isString, optional bool) error {
+	if !isString {
+		return errors.New("not a JSON string")
 	}
 	if optional && s == "" {
-		return "", nil
+		return nil
 	}
-	if err := checkName(s); err != nil {
-		return "", err
-	}
-	return s, nil
+	return checkName(s)
 }
 
-// timeField decodes an RFC 3339 JSON string, in UTC, truncated to the
-// millisecond.
-func timeField(raw json.RawMessage) (time.Time, error) {
-	if len(raw) == 0 || raw[0] != '"' {
+// timeText parses the text of an RFC 3339 JSON string, in UTC, truncated to
+// the millisecond.
+func timeText(s string, isString bool) (time.Time, error) {
+	if !isString {
 		return time.Time{}, errors.New("not a JSON string")
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return time.Time{}, err
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -68,51 +57,7 @@ func versionField(raw json.RawMessage) (int, error) {
 	return v, nil
 }
 
-// objectField checks that raw is a JSON object and returns it compacted.
-func objectField(raw json.RawMessage) (json.RawMessage, error) {
-	if !isObject(raw) {
-		return nil, errors.New("not a JSON object")
-	}
-	return compact(raw), nil
-}
-
-// metadataField decodes the metadata object strictly.
-func metadataField(raw json.RawMessage) (Metadata, error) {
-	fields, err := objectFields(raw)
-	if err != nil {
-		return Metadata{}, err
-	}
-	known := []string{"correlationId", "causationId", "source"}
-	for k := range fields {
-		if !slices.Contains(known, k) {
-			return Metadata{}, fmt.Errorf("unknown field %.64q", k)
-		}
-	}
-	var md Metadata
-	for _, f := range []struct {
-		name     string
-		dst      *string
-		optional bool
-	}{
-		{"correlationId", &md.CorrelationID, false},
-		{"causationId", &md.CausationID, true},
-		{"source", &md.Source, false},
-	} {
-		raw, ok := fields[f.name]
-		if !ok {
-			if f.optional {
-				continue
-			}
-			return Metadata{}, fmt.Errorf("missing field %q", f.name)
-		}
-		if *f.dst, err = nameField(raw, f.optional); err != nil {
-			return Metadata{}, fmt.Errorf("%s: %w", f.name, err)
-		}
-	}
-	return md, nil
-}
-
-// checkMetadata applies the rules of metadataField to md.
+// checkMetadata applies Decode's rules for metadata to md.
 func checkMetadata(md Metadata) error {
 	if err := checkName(md.CorrelationID); err != nil {
 		return fmt.Errorf("correlationId: %w", err)
@@ -135,13 +80,6 @@ func isObject(b []byte) bool {
 	return len(t) > 0 && t[0] == '{' && utf8.Valid(t) && json.Valid(t)
 }
 
-// compact returns b without insignificant white space. b must be valid JSON.
-func compact(b []byte) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return json.RawMessage(bytes.Clone(b))
-	}
-	return buf.Bytes()
-}
-
-func contains(list []string, s string) bool { return slices.Contains(list, s) }
+// compact returns a copy of b without insignificant white space, as
+// json.Compact does. b must be valid JSON.
+func compact(b []byte) json.RawMessage { return compactCopy(b, -1) }
