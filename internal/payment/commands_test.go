@@ -129,8 +129,11 @@ func TestCommandHandler(t *testing.T) {
 		if r, err := handle(process("o-4", payment.MethodOK), 1); err != nil || r.Outcome != saga.OutcomeFailed || r.Reason != payment.ReasonCompensated {
 			t.Fatalf("late process after its refund: %+v, %v; want failed %s", r, err, payment.ReasonCompensated)
 		}
-		if tot := totals(); tot.Captures != 2 || tot.Refunds != 1 {
-			t.Errorf("ledger %+v, want captures of o-1 and o-3 and the refund of o-1", tot)
+		if tot := totals(); tot.Captures != 2 || tot.Refunds != 1 || tot.Authorizations != 2 {
+			t.Errorf("ledger %+v, want authorisations and captures of o-1 and o-3 and the refund of o-1", tot)
+		}
+		if tot := totals(); tot.Authorized["USD"] != tot.Captured["USD"] {
+			t.Errorf("ledger authorised %v, captured %v: every capture follows its authorisation", tot.Authorized, tot.Captured)
 		}
 	})
 }

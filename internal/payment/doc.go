@@ -13,7 +13,8 @@
 //     cancellation reason.
 //
 // A payment row per order (primary key order_id) and a ledger with one
-// capture and at most one refund per order (primary key order_id, kind)
+// authorisation, one capture and at most one refund per order (primary key
+// order_id, kind)
 // make double charges and double refunds impossible, whatever the
 // redeliveries. Decisions (Gateway.Charge, Decide…) are pure; Handler does
 // the I/O in the consumer's transaction and writes events to the outbox.

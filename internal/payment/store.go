@@ -21,13 +21,7 @@ const Component = "payment"
 var sqlFS embed.FS
 
 // Migrations returns the payment tables' schema changes.
-func Migrations() []sqldb.Migration {
-	b, err := sqlFS.ReadFile("sql/0001_payments.sql")
-	if err != nil {
-		panic(err) // embedded at build time
-	}
-	return []sqldb.Migration{{Component: Component, Version: 1, SQLite: string(b), Postgres: string(b)}}
-}
+func Migrations() []sqldb.Migration { return sqldb.MustMigrationsFS(sqlFS, "sql", Component) }
 
 // Migrate applies everything the payment database needs: the consumer's
 // tables, the outbox and the payment tables.
@@ -63,9 +57,11 @@ func load(ctx context.Context, tx *sqldb.Tx, orderID string) (*Payment, error) {
 	return &p, nil
 }
 
-// save writes p and its ledger entry (capture when it becomes captured,
-// refund when it becomes refunded). The ledger's primary key rejects a
-// second capture or refund of one order.
+// save writes p and its ledger entries (authorize and capture when it
+// becomes captured — the simulated gateway authorises and captures in one
+// call — refund when it becomes refunded). The ledger's primary key
+// (order_id, kind) rejects a second authorisation, capture or refund of one
+// order.
 func save(ctx context.Context, tx *sqldb.Tx, p *Payment, eventID string, at time.Time) error {
 	now := at.UnixMicro()
 	_, err := consumer.Exec(ctx, tx, `INSERT INTO payments (order_id, user_id, payment_id, amount_minor, currency, method, status, fail_reason, refund_cause, updated_at)
@@ -75,31 +71,33 @@ func save(ctx context.Context, tx *sqldb.Tx, p *Payment, eventID string, at time
 	if err != nil {
 		return fmt.Errorf("payment: save %s: %w", p.OrderID, err)
 	}
-	kind := ""
+	var kinds []string
 	switch p.Status {
 	case StatusCaptured:
-		kind = "capture"
+		kinds = []string{"authorize", "capture"}
 	case StatusRefunded:
-		kind = "refund"
+		kinds = []string{"refund"}
 	default:
 		return nil
 	}
-	if _, err := consumer.Exec(ctx, tx, `INSERT INTO payment_ledger (order_id, kind, amount_minor, currency, event_id, created_at)
+	for _, kind := range kinds {
+		if _, err := consumer.Exec(ctx, tx, `INSERT INTO payment_ledger (order_id, kind, amount_minor, currency, event_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, p.OrderID, kind, p.AmountMinor, p.Currency, eventID, now); err != nil {
-		return fmt.Errorf("payment: ledger %s %s: %w", kind, p.OrderID, err)
+			return fmt.Errorf("payment: ledger %s %s: %w", kind, p.OrderID, err)
+		}
 	}
 	return nil
 }
 
 // LedgerTotals are the sums of the ledger, per currency.
 type LedgerTotals struct {
-	Captured, Refunded map[string]int64
-	Captures, Refunds  int
+	Authorized, Captured, Refunded    map[string]int64
+	Authorizations, Captures, Refunds int
 }
 
 // Totals sums the ledger (for checks and tests).
 func Totals(ctx context.Context, db *sqldb.DB) (LedgerTotals, error) {
-	t := LedgerTotals{Captured: map[string]int64{}, Refunded: map[string]int64{}}
+	t := LedgerTotals{Authorized: map[string]int64{}, Captured: map[string]int64{}, Refunded: map[string]int64{}}
 	rows, err := db.Read.QueryContext(ctx, `SELECT kind, currency, COUNT(*), COALESCE(SUM(amount_minor), 0) FROM payment_ledger GROUP BY kind, currency`)
 	if err != nil {
 		return t, fmt.Errorf("payment: ledger totals: %w", err)
@@ -112,10 +110,14 @@ func Totals(ctx context.Context, db *sqldb.DB) (LedgerTotals, error) {
 		if err := rows.Scan(&kind, &cur, &n, &sum); err != nil {
 			return t, fmt.Errorf("payment: ledger totals: %w", err)
 		}
-		if kind == "capture" {
+		switch kind {
+		case "authorize":
+			t.Authorized[cur] += sum
+			t.Authorizations += n
+		case "capture":
 			t.Captured[cur] += sum
 			t.Captures += n
-		} else {
+		case "refund":
 			t.Refunded[cur] += sum
 			t.Refunds += n
 		}
