@@ -80,8 +80,8 @@ func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stre
 
 	// Effects, per order.
 	type pay struct {
-		captures, refunds  int
-		captured, refunded int64
+		auths, captures, refunds       int
+		authorized, captured, refunded int64
 	}
 	pays := map[string]*pay{}
 	for _, l := range ledger {
@@ -91,6 +91,9 @@ func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stre
 			pays[l.order] = p
 		}
 		switch l.kind {
+		case "authorize": // the hold before the capture: no money moves
+			p.auths++
+			p.authorized += l.amount
 		case "capture":
 			p.captures++
 			p.captured += l.amount
@@ -136,8 +139,12 @@ func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stre
 		if p == nil {
 			p = &pay{}
 		}
-		if p.captures > 1 || p.refunds > 1 {
-			eff.fail("order %s: %d captures, %d refunds (at most one each)", id, p.captures, p.refunds)
+		if p.auths > 1 || p.captures > 1 || p.refunds > 1 {
+			eff.fail("order %s: %d authorisations, %d captures, %d refunds (at most one each)", id, p.auths, p.captures, p.refunds)
+		}
+		if p.captures != p.auths || p.captured != p.authorized {
+			eff.fail("order %s: captured %d in %d rows, authorised %d in %d rows (a capture follows its authorisation)",
+				id, p.captured, p.captures, p.authorized, p.auths)
 		}
 		if p.refunds > p.captures {
 			eff.fail("order %s: refunded without a capture", id)
@@ -160,7 +167,7 @@ func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stre
 			eff.fail("order %s %s: inventory row %q", id, s.status, inv[id])
 		}
 	}
-	eff.Summary = fmt.Sprintf("%d terminal orders: ≤ 1 capture, ≤ 1 refund, ≤ 1 release, one shipment exactly when shipped", checked)
+	eff.Summary = fmt.Sprintf("%d terminal orders: ≤ 1 authorisation, capture and refund each, ≤ 1 release, one shipment exactly when shipped", checked)
 	return money.done(), eff.done(), nil
 }
 
