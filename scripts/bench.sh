@@ -14,6 +14,9 @@ export CAUSEWAY_TEST_POSTGRES_URL
   echo "# $(go version); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "# PostgreSQL: $(ls -d /usr/lib/postgresql/*/bin | tail -1), fsync on"
   echo
+  echo "## event codec decode vs the original decoder"
+  go test -run='^$' -bench=DecodeVsReference -benchmem ./event/
+  echo
   echo "## event store append vs raw insert"
   go test -run='^$' -bench='Append|RawInsert' -benchtime=2s ./eventstore/sqlstore/
   echo
