@@ -61,6 +61,8 @@ type ServeConfig struct {
 	SMTPAddr string
 	// ShutdownTimeout bounds each step of the drain on stop.
 	ShutdownTimeout time.Duration
+	// DedupRetention is UpConfig.DedupRetention.
+	DedupRetention time.Duration
 	// Auth is httpapi.AuthOn (default), AuthAuto or AuthOff; it applies to
 	// the API of a process running the order service.
 	Auth string
@@ -263,6 +265,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", "", "host:port of an SMTP server the email service sends every mail to")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
+	addDedupRetentionFlag(f, &cfg.DedupRetention)
 	return cmd
 }
 
@@ -309,7 +312,7 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 	}
 
 	upCfg := UpConfig{DataDir: cfg.DataDir, Saga: cfg.Saga, SagaStepTimeout: cfg.SagaStepTimeout, SyncWrites: cfg.SyncWrites,
-		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr}
+		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr, DedupRetention: cfg.DedupRetention}
 	opts := []platformOpt{withServices(cfg.Services...), withInstance(cfg.InstanceID)}
 	if cfg.Postgres != "" {
 		opts = append(opts, withOpener(func(ctx context.Context, name string) (*sqldb.DB, error) {

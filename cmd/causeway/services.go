@@ -92,6 +92,8 @@ type platform struct {
 	// (openDLQ; nil until then).
 	dlq     *dlq.Inspector
 	auditDB *sqldb.DB
+	// pruners prune the units' dedup tables (makePruners, runPruners).
+	pruners []*consumer.Pruner
 
 	runCancel  context.CancelFunc
 	relayStop  context.CancelFunc
@@ -253,6 +255,9 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 			return nil, err
 		}
 	}
+	if err := p.makePruners(cfg.DedupRetention); err != nil {
+		return nil, err
+	}
 	if err := p.mon.watch(p, ccfg, po.instance, log); err != nil {
 		return nil, err
 	}
@@ -384,6 +389,7 @@ func (p *platform) Start(ctx context.Context) {
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.relayStop, p.runCancel = relayStop, runCancel
 	p.runOrchestrator(runCtx)
+	p.runPruners(runCtx)
 	for _, u := range p.units {
 		if u.relay != nil {
 			p.relaysWG.Go(func() {

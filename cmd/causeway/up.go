@@ -61,6 +61,9 @@ type UpConfig struct {
 	// AuthTokens is an inline token specification, read only from the
 	// environment (CAUSEWAY_AUTH_TOKENS), never from a flag.
 	AuthTokens string
+	// DedupRetention is the age beyond which processed-event (dedup) rows
+	// are pruned (0: consumer.DefaultPruneWindow); see retention.go.
+	DedupRetention time.Duration
 }
 
 // AuthTokensEnv is the environment variable of inline API tokens (entries
@@ -198,6 +201,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "host:port of an SMTP server the email service sends every mail to (default: mails are only stored)")
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
+	addDedupRetentionFlag(f, &cfg.DedupRetention)
 	return cmd
 }
 
