@@ -11,6 +11,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/email"
 	"github.com/causeway-dev/causeway/internal/order"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
+	"github.com/causeway-dev/causeway/internal/readmodel"
 )
 
 // statusFor is the one place that maps an error to an HTTP status. An
@@ -22,7 +23,8 @@ func statusFor(err error) int {
 	case err == nil:
 		return http.StatusOK
 	case errors.Is(err, ErrBadRequest), errors.Is(err, ordersvc.ErrBadIdempotencyKey), errors.Is(err, email.ErrInvalidQuery),
-		errors.Is(err, dlq.ErrInvalidFilter), errors.Is(err, dlq.ErrInvalidID):
+		errors.Is(err, dlq.ErrInvalidFilter), errors.Is(err, dlq.ErrInvalidID),
+		errors.Is(err, readmodel.ErrBadToken), errors.Is(err, readmodel.ErrBadCursor):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
@@ -38,7 +40,7 @@ func statusFor(err error) int {
 		errors.Is(err, dlq.ErrReasonRequired), errors.Is(err, dlq.ErrNoSelection):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrNotFound), errors.Is(err, order.ErrNotFound), errors.Is(err, email.ErrNotFound),
-		errors.Is(err, dlq.ErrNotFound), errors.Is(err, dlq.ErrJobNotFound):
+		errors.Is(err, dlq.ErrNotFound), errors.Is(err, dlq.ErrJobNotFound), errors.Is(err, readmodel.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrConflict),
 		errors.Is(err, order.ErrIllegalTransition),

@@ -92,6 +92,10 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
+	if s.readModel != nil {
+		s.getOrderRead(w, r)
+		return
+	}
 	v, err := s.orders.Get(r.Context(), id)
 	if err != nil {
 		writeError(w, r, s.log, err)

@@ -61,10 +61,11 @@ type Server struct {
 	stock  func(ctx context.Context) (map[string]int64, error)
 	mux    *http.ServeMux
 
-	mailbox Mailbox                                              // WithMailbox
-	summary func(ctx context.Context) (analytics.Summary, error) // WithAnalytics
-	extra   []route                                              // WithRoute
-	dlq     DeadLetters                                          // WithDLQ
+	mailbox   Mailbox                                              // WithMailbox
+	summary   func(ctx context.Context) (analytics.Summary, error) // WithAnalytics
+	extra     []route                                              // WithRoute
+	dlq       DeadLetters                                          // WithDLQ
+	readModel ReadModel                                            // WithReadModel
 
 	tokens  *TokenSet         // nil: auth off
 	authSet bool              // WithAuth or WithoutAuth was given
@@ -127,6 +128,9 @@ func (s *Server) routes() {
 	}
 	if s.summary != nil {
 		s.handle("GET /v1/analytics/summary", read, s.analyticsSummary)
+	}
+	if s.readModel != nil {
+		s.readRoutes(read)
 	}
 	if s.dlq != nil {
 		admin := Needs(ScopeAdmin)
