@@ -34,6 +34,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 		newLoadgenCmd(),
 		newUpCmd(),
 		newServeCmd(),
+		newSagasCmd(),
 		newStatusCmd(),
 		newTraceCmd(),
 	)

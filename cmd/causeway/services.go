@@ -340,7 +340,7 @@ func (m *monitoring) watch(p *platform, ccfg kafka.ClientConfig, instance string
 			counts, err := o.Counts(ctx)
 			out := make(map[string]int, len(counts))
 			for st, n := range counts {
-				out[string(st)] = n
+				out[sagaStateLabel(st)] = n
 			}
 			return out, err
 		})
@@ -463,6 +463,9 @@ func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 		httpapi.WithRoute("GET /metrics", httpapi.Public(), p.mon.Handler())}
 	if p.dlq != nil {
 		opts = append(opts, httpapi.WithDLQ(p.dlq))
+	}
+	if p.orders != nil && p.orders.Orchestrator() != nil {
+		opts = append(opts, httpapi.WithSagas(p.orders.Orchestrator()))
 	}
 	if p.invDB != nil {
 		opts = append(opts, httpapi.WithStock(p.Available))
