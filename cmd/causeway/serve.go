@@ -114,8 +114,8 @@ func (c ServeConfig) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, s := range c.Services {
-		if !slices.Contains(serviceNames, s) {
-			errs = append(errs, fmt.Errorf("--services: unknown service %q (known: %s)", s, strings.Join(serviceNames, ",")))
+		if !slices.Contains(serviceNames, s) && s != readServiceName {
+			errs = append(errs, fmt.Errorf("--services: unknown service %q (known: %s,%s)", s, strings.Join(serviceNames, ","), readServiceName))
 		}
 		if seen[s] {
 			errs = append(errs, fmt.Errorf("--services: %q given twice", s))

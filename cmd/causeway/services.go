@@ -79,6 +79,7 @@ type platform struct {
 	units  []*unit
 
 	mailbox   *email.Mailbox
+	read      *readSide // the read service (readside.go)
 	analytics *analytics.Reader
 	sender    *email.Sender // nil unless --smtp-addr
 	senderWG  sync.WaitGroup
@@ -202,6 +203,11 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 		return nil, err
 	}
 	kopts = append(kopts, kgo.WithHooks(p.mon.kafka))
+	if want(readServiceName) || want("order") {
+		if err := p.openReadSide(ctx, open, codec, kopts, log); err != nil {
+			return nil, err
+		}
+	}
 	type wiring struct {
 		name     string
 		group    string
@@ -389,6 +395,7 @@ func (p *platform) Start(ctx context.Context) {
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.relayStop, p.runCancel = relayStop, runCancel
 	p.runOrchestrator(runCtx)
+	p.startReadSide(runCtx)
 	p.runPruners(runCtx)
 	for _, u := range p.units {
 		if u.relay != nil {
@@ -415,6 +422,9 @@ func (p *platform) Start(ctx context.Context) {
 // waits for another process's relay to give up the leader lock is ready
 // too: that is the normal state of the second `causeway serve` process.
 func (p *platform) Ready(context.Context) error {
+	if err := p.readSideReady(); err != nil {
+		return err
+	}
 	for _, u := range p.units {
 		if u.relay != nil && u.db.Dialect != sqldb.Postgres && !u.relay.Stats().Leader {
 			return fmt.Errorf("%s outbox relay not running", u.name)
@@ -469,6 +479,9 @@ func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 	}
 	if p.invDB != nil {
 		opts = append(opts, httpapi.WithStock(p.Available))
+	}
+	if p.read != nil {
+		opts = append(opts, httpapi.WithReadModel(p.read.svc))
 	}
 	if p.mailbox != nil {
 		opts = append(opts, httpapi.WithMailbox(p.mailbox))
@@ -560,6 +573,7 @@ func (p *platform) Close() error {
 			errs = append(errs, fmt.Errorf("close %s db: %w", u.name, err))
 		}
 	}
+	errs = append(errs, p.closeReadSide())
 	if p.auditDB != nil {
 		if err := p.auditDB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close dlq audit db: %w", err))

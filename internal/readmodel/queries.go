@@ -36,8 +36,11 @@ type Order struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	Saga      Saga      `json:"saga"`
 	Shipment  *Shipment `json:"shipment,omitempty"`
-	// Timeline lists the events of the order on every topic, by time.
-	Timeline []TimelineEntry `json:"timeline"`
+	// Timeline lists the order's own events (order.*), by time, as the
+	// event-sourced view does; SagaEvents the events of the payment,
+	// inventory and shipping services about the order, by time.
+	Timeline   []TimelineEntry `json:"timeline"`
+	SagaEvents []TimelineEntry `json:"sagaEvents"`
 	// Source is "read-model"; Stale is set by the API when the answer
 	// may miss the caller's write.
 	Source string `json:"source"`
@@ -122,7 +125,7 @@ func (s *Service) Order(ctx context.Context, id string) (Order, error) {
 		return Order{}, fmt.Errorf("readmodel: order %q timeline: %w", id, err)
 	}
 	defer rows.Close()
-	o.Timeline = []TimelineEntry{}
+	o.Timeline, o.SagaEvents = []TimelineEntry{}, []TimelineEntry{}
 	for rows.Next() {
 		var e TimelineEntry
 		var at int64
@@ -130,7 +133,11 @@ func (s *Service) Order(ctx context.Context, id string) (Order, error) {
 			return Order{}, err
 		}
 		e.At = fromMicros(at)
-		o.Timeline = append(o.Timeline, e)
+		if e.Topic == topicOrders {
+			o.Timeline = append(o.Timeline, e)
+		} else {
+			o.SagaEvents = append(o.SagaEvents, e)
+		}
 	}
 	return o, rows.Err()
 }

@@ -161,7 +161,7 @@ func TestOrderViewAndSagaProgress(t *testing.T) {
 	for {
 		var err error
 		o, err = f.svc.Order(context.Background(), "o-1")
-		if err == nil && len(o.Timeline) == 7 {
+		if err == nil && len(o.Timeline)+len(o.SagaEvents) == 7 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -182,15 +182,21 @@ func TestOrderViewAndSagaProgress(t *testing.T) {
 	if !o.UpdatedAt.Equal(t0.Add(4*time.Second)) || !o.PlacedAt.Equal(t0) {
 		t.Errorf("placedAt %v updatedAt %v", o.PlacedAt, o.UpdatedAt)
 	}
-	wantTypes := []string{"order.placed", "payment.succeeded", "order.paid", "stock.reserved", "order.reserved", "shipment.created", "order.shipped"}
-	for i, e := range o.Timeline {
-		if e.EventType != wantTypes[i] {
-			t.Errorf("timeline[%d] = %s, want %s (%+v)", i, e.EventType, wantTypes[i], o.Timeline)
+	check := func(name string, got []readmodel.TimelineEntry, want ...string) {
+		if len(got) != len(want) {
+			t.Fatalf("%s = %+v, want %v", name, got, want)
 		}
-		if i > 0 && e.At.Before(o.Timeline[i-1].At) {
-			t.Errorf("timeline out of order at %d", i)
+		for i, e := range got {
+			if e.EventType != want[i] {
+				t.Errorf("%s[%d] = %s, want %s (%+v)", name, i, e.EventType, want[i], got)
+			}
+			if i > 0 && e.At.Before(got[i-1].At) {
+				t.Errorf("%s out of order at %d", name, i)
+			}
 		}
 	}
+	check("timeline", o.Timeline, "order.placed", "order.paid", "order.reserved", "order.shipped")
+	check("sagaEvents", o.SagaEvents, "payment.succeeded", "stock.reserved", "shipment.created")
 	o2, err := f.svc.Order(context.Background(), "o-2")
 	if err != nil || o2.Status != "cancelled" || o2.CancellationReason != "payment_failed" {
 		t.Errorf("o-2 = %+v, %v", o2, err)

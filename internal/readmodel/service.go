@@ -214,3 +214,23 @@ func (s *Service) Consistent(ctx context.Context, name, token string) (stale boo
 	}
 	return false, nil
 }
+
+// CatchUp waits until every projection has applied the records before
+// end (per partition, the next offset to be written, as
+// kadm.ListEndOffsets gives), or ctx ends (projection.ErrStale).
+func (s *Service) CatchUp(ctx context.Context, end map[projection.TopicPartition]int64) error {
+	for _, p := range All() {
+		want := projection.Offsets{}
+		for _, topic := range p.Topics() {
+			for tp, off := range end {
+				if tp.Topic == topic && off > 0 {
+					want[tp] = off - 1
+				}
+			}
+		}
+		if err := s.runners[p.Name()].WaitFor(ctx, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
