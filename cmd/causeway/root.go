@@ -32,6 +32,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 		newCheckCmd(),
 		newDLQCmd(),
 		newLoadgenCmd(),
+		newProjectionsCmd(),
 		newUpCmd(),
 		newServeCmd(),
 		newSagasCmd(),

@@ -397,3 +397,12 @@ var (
 	_ projection.Schema = ProductSales{}
 	_ projection.Schema = ProductStock{}
 )
+
+// Names lists the projections' names.
+func Names() []string {
+	var out []string
+	for _, p := range All() {
+		out = append(out, p.Name())
+	}
+	return out
+}
