@@ -45,6 +45,11 @@ func (p *platform) orchestrate(cfg UpConfig, codec *event.Codec, kopts []kgo.Opt
 			return err
 		}
 		wires["order"] = wire{ordersvc.OrchestratorGroup, []string{kafka.TopicSagaReplies}, o.Handler(), sagaMaxAttempts}
+		for _, u := range p.units {
+			if u.name == "order" {
+				p.stuckWatch = newStuckWatcher(u.db, o, kopts, instance, p.log.With("component", sagaDLQWatcherGroup))
+			}
+		}
 	}
 	for _, u := range p.units {
 		w, ok := wires[u.name]
@@ -62,6 +67,7 @@ func (p *platform) orchestrate(cfg UpConfig, codec *event.Codec, kopts []kgo.Opt
 }
 
 // runOrchestrator runs the orchestrator's step-timeout loop (saga.Run)
+// and the dead-letter watcher that marks sagas stuck (stuckwatch.go)
 // until ctx is done, when the platform orchestrates. Sagas in flight
 // continue after a restart: their state and deadlines are in the order
 // database.
@@ -71,4 +77,7 @@ func (p *platform) runOrchestrator(ctx context.Context) {
 	}
 	o := p.orders.Orchestrator()
 	p.runnersWG.Go(func() { _ = o.Run(ctx) })
+	if p.stuckWatch != nil {
+		p.runnersWG.Go(func() { p.stuckWatch.run(ctx) })
+	}
 }
