@@ -16,11 +16,16 @@ import (
 type prepared struct {
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// pending holds the queries being prepared in the background (see
+	// txStmt); closed is set by Close, after which nothing is kept.
+	pending map[string]bool
+	closed  bool
 }
 
 // txStmt is what txStmt returns: a statement bound to a transaction.
 type txStmt interface {
 	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, args ...any) *sql.Row
 }
 
@@ -34,20 +39,59 @@ func (t textStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, err
 	return t.tx.ExecContext(ctx, t.query, args...)
 }
 
+func (t textStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.query, args...)
+}
+
 func (t textStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.query, args...)
 }
 
 // txStmt returns query bound to tx: the statement prepared by prepare if
-// there is one, the text otherwise.
+// there is one, the text otherwise. On SQLite a query met without its
+// statement is prepared in the background, once the write connection is
+// free (it cannot be now: tx holds the pool's one connection), so appends
+// and loads through AppendTx and LoadTx — the consumers' and the order
+// service's path, which never goes through Append — stop parsing their SQL
+// after the first few calls. Parsing had been a quarter of the CPU of
+// causeway up under load. Only the bounded set of statement shapes of the
+// stmtCache and the fixed queries go through here.
 func (s *Store) txStmt(ctx context.Context, tx *sqldb.Tx, query string) txStmt {
 	s.prep.mu.Lock()
 	st, ok := s.prep.m[query]
+	if !ok && s.db.Dialect == sqldb.SQLite && !s.prep.closed && !s.prep.pending[query] {
+		if s.prep.pending == nil {
+			s.prep.pending = make(map[string]bool)
+		}
+		s.prep.pending[query] = true
+		go s.prepareQuery(context.WithoutCancel(ctx), query)
+	}
 	s.prep.mu.Unlock()
 	if !ok {
 		return textStmt{tx, query}
 	}
 	return tx.StmtContext(ctx, st)
+}
+
+// prepareQuery prepares q on the write pool and keeps it, unless the Store
+// was closed meanwhile. A failed prepare is dropped (the text keeps
+// running and reports the error).
+func (s *Store) prepareQuery(ctx context.Context, q string) {
+	st, err := s.db.Write.PrepareContext(ctx, q)
+	s.prep.mu.Lock()
+	defer s.prep.mu.Unlock()
+	delete(s.prep.pending, q)
+	if err != nil {
+		return
+	}
+	if _, ok := s.prep.m[q]; ok || s.prep.closed {
+		_ = st.Close()
+		return
+	}
+	if s.prep.m == nil {
+		s.prep.m = make(map[string]*sql.Stmt)
+	}
+	s.prep.m[q] = st
 }
 
 // prepare prepares the statements an append of b runs, on SQLite, for
@@ -91,6 +135,7 @@ func (s *Store) prepare(ctx context.Context, b *batch) {
 func (s *Store) Close() error {
 	s.prep.mu.Lock()
 	defer s.prep.mu.Unlock()
+	s.prep.closed = true
 	var errs []error
 	for q, st := range s.prep.m {
 		errs = append(errs, st.Close())

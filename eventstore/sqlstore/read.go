@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -83,6 +84,20 @@ func (s *Store) query(ctx context.Context, q querier, query string, args ...any)
 	if err != nil {
 		return nil, err
 	}
+	return scanRecords(rows)
+}
+
+// queryStmt is query through a statement bound to a transaction.
+func (s *Store) queryStmt(ctx context.Context, st txStmt, args ...any) ([]eventstore.Record, error) {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanRecords(rows)
+}
+
+// scanRecords reads and closes rows of the events columns.
+func scanRecords(rows *sql.Rows) ([]eventstore.Record, error) {
 	defer rows.Close()
 	recs := []eventstore.Record{}
 	for rows.Next() {
@@ -125,7 +140,15 @@ func (s *Store) LoadTx(ctx context.Context, tx *sqldb.Tx, streamID string, after
 	if streamID == "" || afterVersion < 0 {
 		return nil, fmt.Errorf("%w: load stream %q after version %d", eventstore.ErrInvalid, streamID, afterVersion)
 	}
-	recs, err := s.query(ctx, tx, sqlLoad, streamID, afterVersion)
+	var (
+		recs []eventstore.Record
+		err  error
+	)
+	if s.db.Dialect == sqldb.SQLite {
+		recs, err = s.queryStmt(ctx, s.txStmt(ctx, tx, sqlLoad), streamID, afterVersion)
+	} else {
+		recs, err = s.query(ctx, tx, sqlLoad, streamID, afterVersion)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: load %q: %w", streamID, err)
 	}
