@@ -61,7 +61,7 @@ func TestDashboardState(t *testing.T) {
 			Name     string `json:"name"`
 			Produced int64  `json:"produced"`
 		} `json:"topics"`
-		Edges []struct{ From, To, Kind string } `json:"edges"`
+		Edges  []struct{ From, To, Kind string } `json:"edges"`
 		Groups []struct {
 			Group string `json:"group"`
 		} `json:"groups"`
