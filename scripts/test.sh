@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The project's test command (`make test`). On a fresh machine that has only
-# Go it installs what the tests need (PostgreSQL server, kcat) when run as
+# Go it installs what the tests need (PostgreSQL server, kcat, Chromium for
+# the dashboard test) when run as
 # root with apt-get, starts a throwaway PostgreSQL cluster on a free port,
 # runs the whole suite with the race detector, short fuzz runs, and stops
 # the cluster afterwards, even when tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_pg=0; need_kcat=0
+need_pg=0; need_kcat=0; need_chromium=0
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_pg=1
 command -v kcat >/dev/null 2>&1 || need_kcat=1
-if [ $need_pg = 1 ] || [ $need_kcat = 1 ]; then
+{ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; } || need_chromium=1
+if [ $need_pg = 1 ] || [ $need_kcat = 1 ] || [ $need_chromium = 1 ]; then
   pkgs=""
   [ $need_pg = 1 ] && pkgs="$pkgs postgresql"
   [ $need_kcat = 1 ] && pkgs="$pkgs kcat"
+  [ $need_chromium = 1 ] && pkgs="$pkgs chromium fonts-liberation"  # fonts: readable screenshots without recommends
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing$pkgs" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -22,7 +25,7 @@ if [ $need_pg = 1 ] || [ $need_kcat = 1 ]; then
   else
     echo "test.sh: missing test dependencies. Install them, then run make test again:" >&2
     echo "    sudo apt-get install -y$pkgs" >&2
-    echo "(PostgreSQL server binaries under /usr/lib/postgresql/*/bin; kcat on PATH)" >&2
+    echo "(PostgreSQL server binaries under /usr/lib/postgresql/*/bin; kcat and chromium on PATH)" >&2
     exit 1
   fi
 fi
