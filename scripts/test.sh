@@ -37,6 +37,10 @@ CAUSEWAY_TEST_POSTGRES_URL=$(scripts/pg.sh start "$pgdir" --fsync-off)
 export CAUSEWAY_TEST_POSTGRES_URL
 echo "test.sh: PostgreSQL test cluster at $CAUSEWAY_TEST_POSTGRES_URL" >&2
 
+# Test artifacts (the dashboard screenshot) are kept here.
+export CAUSEWAY_ARTIFACTS=${CAUSEWAY_ARTIFACTS:-/tmp/causeway-artifacts}
+echo "test.sh: artifacts in $CAUSEWAY_ARTIFACTS" >&2
+
 go vet ./...
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/causeway-test.log
 status=${PIPESTATUS[0]}
