@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // placeAndFinish places orderBody (with paymentMethod method) on the
@@ -155,6 +157,29 @@ func TestDashboardInChromium(t *testing.T) {
 	if okStatus != "shipped" || declinedStatus != "cancelled" {
 		t.Fatalf("statuses %q and %q, want shipped and cancelled", okStatus, declinedStatus)
 	}
+	// A dead letter: an order.placed of a version no reader knows.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.rt.KafkaAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := &kgo.Record{Topic: "orders", Key: []byte("u-dash-bad"),
+		Value: []byte(`{"eventId":"e-dash-bad","eventType":"order.placed","timestamp":"2026-01-01T00:00:00.000Z","version":9,"data":{},"metadata":{"correlationId":"c-dash-bad","source":"test"}}`)}
+	err = cl.ProduceSync(context.Background(), bad).FirstErr()
+	cl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var l struct{ Count int }
+		call(t, "GET", base+"/v1/dlq", "", nil, &l)
+		if l.Count > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter 30 s after producing an unknown version")
+		}
+	}
+	page := base + "/#order=" + okID // opens the shipped order's causation timeline
 
 	// The page polls; re-dump (bounded) until both rows are rendered.
 	rowRE := func(id string) *regexp.Regexp {
@@ -163,14 +188,15 @@ func TestDashboardInChromium(t *testing.T) {
 	var dom string
 	for attempt := 1; ; attempt++ {
 		var err error
-		if dom, err = runChromium(t, bin, "--dump-dom", base+"/"); err != nil {
+		if dom, err = runChromium(t, bin, "--dump-dom", page); err != nil {
 			t.Fatalf("chromium --dump-dom: %v", err)
 		}
-		if rowRE(okID).MatchString(dom) && rowRE(declinedID).MatchString(dom) {
+		if rowRE(okID).MatchString(dom) && rowRE(declinedID).MatchString(dom) &&
+			strings.Contains(dom, `data-event-type="order.shipped"`) && strings.Contains(dom, "unknown event version") {
 			break
 		}
 		if attempt == 3 {
-			t.Fatalf("the dashboard does not show orders %s and %s after %d loads; DOM:\n%s", okID, declinedID, attempt, dom)
+			t.Fatalf("the dashboard does not show orders %s and %s, the timeline of the first and the dead letter after %d loads; DOM:\n%s", okID, declinedID, attempt, dom)
 		}
 	}
 	for id, want := range map[string]string{okID: "shipped", declinedID: "cancelled (payment_failed)"} {
@@ -180,7 +206,8 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 	// The other panels rendered from live data too.
-	for _, want := range []string{`id="topologyBody" class=""`, "orders", "payment-service", "<polyline", "event latency"} {
+	for _, want := range []string{`id="topologyBody" class=""`, "orders", "payment-service", "<polyline", "event latency",
+		`data-event-type="order.placed"`, `data-event-type="order.paid"`, ">replay<", ">discard<", "order_shipped"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM lacks %q", want)
 		}
@@ -196,7 +223,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "dashboard.png")
-	if _, err := runChromium(t, bin, "--screenshot="+shot, base+"/"); err != nil {
+	if _, err := runChromium(t, bin, "--screenshot="+shot, page); err != nil {
 		t.Fatalf("chromium --screenshot: %v", err)
 	}
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {

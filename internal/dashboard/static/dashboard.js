@@ -5,6 +5,9 @@
   var POLL_MS = 1500, LAG_POINTS = 120;
   var lagHistory = {}; // group -> [{t, lag}]
   var selected = null; // correlationId of the traced order
+  // #order=ID in the address opens that order's timeline once it is listed.
+  var wanted = (/[#&]order=([^&]+)/.exec(location.hash) || [])[1];
+  if (wanted) wanted = decodeURIComponent(wanted);
   var COLORS = ['#2c6fbb', '#c0392b', '#1e8449', '#d68910', '#8e44ad', '#16a085', '#7f8c8d', '#e67e22'];
 
   function $(id) { return document.getElementById(id); }
@@ -157,9 +160,16 @@
       var st = el('span', { class: 'status status-' + o.status, text: o.status + (o.cancellationReason ? ' (' + o.cancellationReason + ')' : '') });
       var tr = row([o.orderId, o.userId, st, o.total + ' ' + o.currency, ago(o.placedAt), ago(o.updatedAt)],
         { class: 'click' + (o.correlationId === selected ? ' sel' : ''), 'data-order-id': o.orderId, 'data-status': o.status });
-      tr.addEventListener('click', function () { selected = o.correlationId; showTrace(o); });
+      tr.addEventListener('click', function () {
+        selected = o.correlationId;
+        try { history.replaceState(null, '', '#order=' + encodeURIComponent(o.orderId)); } catch (e) {}
+        showTrace(o);
+      });
       return tr;
     }));
+    v.orders.forEach(function (o) {
+      if (wanted && o.orderId === wanted) { wanted = null; selected = o.correlationId; showTrace(o); }
+    });
   }
   function showTrace(o) {
     var body = $('traceBody');
@@ -168,7 +178,7 @@
     api('GET', '/v1/trace/' + encodeURIComponent(o.correlationId)).then(function (f) {
       var ul = el('ul', { class: 'tl' });
       function walk(n, depth) {
-        var li = el('li', { style: '--d:' + depth },
+        var li = el('li', { style: '--d:' + depth, 'data-event-type': n.eventType },
           el('strong', { text: n.eventType }), ' ', el('small', { text: 'by ' + n.source + ' at ' + n.timestamp +
             (n.kafka ? ' · ' + n.kafka.topic + '/' + n.kafka.partition + '@' + n.kafka.offset : '') +
             (n.latencyMs != null ? ' · +' + n.latencyMs + ' ms after its cause' : '') }));
