@@ -123,7 +123,7 @@ func runChromium(t *testing.T, bin string, args ...string) (string, error) {
 	defer cancel()
 	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(), "--window-size=1400,2000", "--virtual-time-budget=5000"}
+		"--user-data-dir=" + t.TempDir(), "--window-size=1400,2800", "--virtual-time-budget=5000"}
 	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -29,7 +29,7 @@
   function table(t, head, rows) {
     t.replaceChildren();
     var tr = el('tr');
-    head.forEach(function (h) { tr.appendChild(el('th', { text: h, class: /^[#p0-9]|lag|depth|count|rate|backlog|handled/i.test(h) ? 'num' : '' })); });
+    head.forEach(function (h) { tr.appendChild(el('th', { text: h, class: /^(p\d\d|lag.*|.*depth|count|members|handled|attempts)$/i.test(h) ? 'num' : '' })); });
     t.appendChild(el('thead', null, tr));
     var tb = el('tbody');
     rows.forEach(function (r) { tb.appendChild(r); });
