@@ -344,7 +344,13 @@ func (r *Relay) relayRound(ctx context.Context) (more bool, err error) {
 // finish waits for a batch's acknowledgements, then deletes in one
 // statement the acknowledged rows whose key had no failed row before them
 // in this round. It records failed keys in blocked.
+//
+// It first flushes the client: the whole batch is already produced, so
+// waiting for the producer's linger (kafka.DefaultLinger, 10 ms) would
+// only add that much to every hop of a saga. Flush also hurries records
+// other producers sharing the client buffered, and waits for them too.
 func (r *Relay) finish(ctx context.Context, b *batch, blocked map[string]struct{}) error {
+	_ = r.client.Flush(ctx) // on ctx's end, wait below as before
 	b.wg.Wait()
 	rows := b.rows
 	ids := make([]int64, 0, len(rows))
