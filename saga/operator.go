@@ -37,7 +37,7 @@ func (o *Orchestrator) Retry(ctx context.Context, tx *sqldb.Tx, sagaID, reason s
 	return o.operate(ctx, tx, sagaID, "retry", reason, failed, func(c *change, stuck Phase) {
 		c.st.Status = StatusCompensating
 		if stuck == PhaseAction {
-			c.st.Status = StatusRunning
+			c.st.Status, c.st.Reason = StatusRunning, ""
 		}
 		c.st.Attempt = 1
 	})

@@ -180,6 +180,18 @@ func (o *Orchestrator) HandleReply(ctx context.Context, tx *sqldb.Tx, reply even
 	if err != nil {
 		return false, err
 	}
+	// A saga stuck on an action (MarkStuck: its command was dead-lettered)
+	// takes the reply to that action — the letter was replayed once its
+	// cause was fixed — and runs on as if it had never stopped.
+	if st.Status == StatusFailed && cmd.phase == PhaseAction && st.Step == cmd.step {
+		ph, err := stuckPhase(ctx, tx, st.ID)
+		if err != nil {
+			return false, err
+		}
+		if ph == PhaseAction {
+			st.Status, st.Reason = StatusRunning, ""
+		}
+	}
 	// A failed saga still takes a late success of the compensation it is
 	// stuck on (it timed out too often, then the participant answered).
 	late := st.Status == StatusFailed && r.Outcome == OutcomeSucceeded

@@ -24,8 +24,9 @@ func markStuck(t *testing.T, db *sqldb.DB, o *saga.Orchestrator, id string, step
 }
 
 // stuckOnReserve starts saga id and leaves it stuck on the inventory
-// step's action (its command dead-lettered: no reply).
-func stuckOnReserve(t *testing.T, db *sqldb.DB, o *saga.Orchestrator, id string) {
+// step's action (its command dead-lettered: no reply); it returns that
+// command.
+func stuckOnReserve(t *testing.T, db *sqldb.DB, o *saga.Orchestrator, id string) sent {
 	t.Helper()
 	start(t, db, o, id)
 	cmds := pump(t, db, o, participant{silent: map[string]bool{"inventory.reserve": true}}, 1)
@@ -62,6 +63,7 @@ func stuckOnReserve(t *testing.T, db *sqldb.DB, o *saga.Orchestrator, id string)
 	if len(stuck) != 1 || stuck[0].Phase != saga.PhaseAction || stuck[0].StepName != "inventory" {
 		t.Fatalf("%s: stuck entries %+v; want one, inventory action", id, stuck)
 	}
+	return cmds[1]
 }
 
 func TestMarkStuckThenOperate(t *testing.T) {
@@ -87,6 +89,23 @@ func TestMarkStuckThenOperate(t *testing.T) {
 		}
 		if ok, err := markStuck(t, db, o, "o-retry", 1, saga.PhaseAction); ok || err != nil {
 			t.Fatalf("MarkStuck of a completed saga = %v, %v; want a no-op", ok, err)
+		}
+
+		// The letter replayed once fixed: the reply to the stuck action
+		// moves the saga on.
+		reserve := stuckOnReserve(t, db, o, "o-replay")
+		r, _ := participant{}.reply(t, reserve.Env)
+		if !deliver(t, db, o, r) {
+			t.Fatal("the reply to the action the saga is stuck on was ignored")
+		}
+		if st := get(t, o, "o-replay"); st.Status != saga.StatusRunning || st.Step != 2 || st.Reason != "" {
+			t.Fatalf("after the late reply: %s at step %d (%q); want running at step 2", st.Status, st.Step, st.Reason)
+		}
+		if got := types(pump(t, db, o, participant{}, 1)); !slices.Equal(got, []string{"shipping.create"}) {
+			t.Fatalf("after the late reply: commands %v", got)
+		}
+		if st := get(t, o, "o-replay"); st.Status != saga.StatusCompleted {
+			t.Fatalf("after the late reply: %s, want completed", st.Status)
 		}
 
 		// Skip abandons the action: only the steps before it are undone.
