@@ -95,7 +95,11 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest, idempotencyKey st
 		res     PlaceResult
 		claimed = true
 	)
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	// The body runs on a context that is not cancelled: on SQLite it shares
+	// its transaction with other requests' (inPlaceTx).
+	tctx := context.WithoutCancel(ctx)
+	err = s.inPlaceTx(ctx, func(tx *sqldb.Tx) error {
+		ctx := tctx
 		if idempotencyKey != "" {
 			r, err := tx.ExecContext(ctx,
 				`INSERT INTO order_idempotency (idem_key, request_hash, order_id, created_at) VALUES ($1, $2, $3, $4)

@@ -60,6 +60,8 @@ type Service struct {
 	repo  *order.Repository
 	cfg   config
 	orch  *saga.Orchestrator // nil under choreography (see Orchestrate)
+	// places group-commits concurrent Place transactions (SQLite).
+	places placeBatcher
 }
 
 // New returns the order service on db, which must be migrated (Migrate).
