@@ -65,6 +65,7 @@ type Dashboard struct {
 	prevAt   time.Time
 	prevProd map[string]float64
 	rates    map[string]float64
+	hsamples []histSample // latency histograms, one per ≥ histEvery, over ≥ LatencyWindow
 
 	tailMu sync.Mutex // guards the order tail
 	cursor int64
@@ -148,14 +149,28 @@ type Saga struct {
 	Count int64  `json:"count"`
 }
 
-// Latency is a histogram's percentiles (seconds) since the process started.
+// Latency is a histogram's percentiles (seconds) over the last
+// WindowSeconds (about LatencyWindow), or since the process started
+// (WindowSeconds 0) when the window saw no samples or is not yet known.
 type Latency struct {
-	Name  string  `json:"name"`
-	Label string  `json:"label"`
-	Count uint64  `json:"count"`
-	P50   float64 `json:"p50"`
-	P95   float64 `json:"p95"`
-	P99   float64 `json:"p99"`
+	Name          string  `json:"name"`
+	Label         string  `json:"label"`
+	Count         uint64  `json:"count"` // samples the percentiles are of
+	Total         uint64  `json:"total"` // samples since the process started
+	WindowSeconds float64 `json:"windowSeconds"`
+	P50           float64 `json:"p50"`
+	P95           float64 `json:"p95"`
+	P99           float64 `json:"p99"`
+}
+
+// LatencyWindow is the span the latency percentiles cover.
+const LatencyWindow = time.Minute
+
+const histEvery = 5 * time.Second
+
+type histSample struct {
+	at time.Time
+	h  map[string]map[string]*dto.Histogram
 }
 
 // StateHandler serves GET /v1/dashboard/state.
@@ -276,10 +291,17 @@ func (d *Dashboard) State(now time.Time) (*State, error) {
 			st.Edges = append(st.Edges, e)
 		}
 	}
+	base := d.window(now, hists)
 	for name, byLabel := range hists {
 		for label, h := range byLabel {
-			st.Latency = append(st.Latency, Latency{Name: name, Label: label, Count: h.GetSampleCount(),
-				P50: quantile(0.50, h), P95: quantile(0.95, h), P99: quantile(0.99, h)})
+			l := Latency{Name: name, Label: label, Total: h.GetSampleCount()}
+			if base != nil {
+				if w := sub(h, base.h[name][label]); w.GetSampleCount() > 0 {
+					h, l.WindowSeconds = w, math.Round(now.Sub(base.at).Seconds())
+				}
+			}
+			l.Count, l.P50, l.P95, l.P99 = h.GetSampleCount(), quantile(0.50, h), quantile(0.95, h), quantile(0.99, h)
+			st.Latency = append(st.Latency, l)
 		}
 	}
 	sort.Slice(st.Topics, func(i, j int) bool { return st.Topics[i].Name < st.Topics[j].Name })
@@ -321,6 +343,40 @@ func (d *Dashboard) updateRates(now time.Time, topics map[string]*Topic) {
 	for n, t := range topics {
 		t.Rate = math.Round(d.rates[n]*100) / 100
 	}
+}
+
+// window records hists (at most once per histEvery, keeping a little over
+// LatencyWindow) and returns the oldest sample within LatencyWindow of
+// now, nil when there is none older than histEvery.
+func (d *Dashboard) window(now time.Time, hists map[string]map[string]*dto.Histogram) *histSample {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := len(d.hsamples); n == 0 || now.Sub(d.hsamples[n-1].at) >= histEvery {
+		d.hsamples = append(d.hsamples, histSample{at: now, h: hists})
+	}
+	for len(d.hsamples) > 1 && now.Sub(d.hsamples[1].at) >= LatencyWindow {
+		d.hsamples = d.hsamples[1:]
+	}
+	if b := &d.hsamples[0]; now.Sub(b.at) >= histEvery {
+		return b
+	}
+	return nil
+}
+
+// sub returns h minus base (bucket by bucket; base nil: h).
+func sub(h, base *dto.Histogram) *dto.Histogram {
+	if base == nil || len(base.Bucket) != len(h.Bucket) || base.GetSampleCount() > h.GetSampleCount() {
+		return h
+	}
+	out := &dto.Histogram{SampleCount: ptr(h.GetSampleCount() - base.GetSampleCount()), SampleSum: ptr(h.GetSampleSum() - base.GetSampleSum())}
+	for i, b := range h.Bucket {
+		c := b.GetCumulativeCount()
+		if bc := base.Bucket[i].GetCumulativeCount(); bc <= c {
+			c -= bc
+		}
+		out.Bucket = append(out.Bucket, &dto.Bucket{UpperBound: ptr(b.GetUpperBound()), CumulativeCount: ptr(c)})
+	}
+	return out
 }
 
 func labels(m *dto.Metric) map[string]string {

@@ -134,3 +134,40 @@ func TestStateAndPageOverHTTP(t *testing.T) {
 		t.Errorf("orders?limit=0: %d, want 400", res.StatusCode)
 	}
 }
+
+func TestLatencyOverTheLastMinute(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "causeway_consumer_event_latency_seconds",
+		Buckets: []float64{.01, .1, 1}}, []string{"group", "topic"})
+	reg.MustRegister(h)
+	for range 100 {
+		h.WithLabelValues("g", "orders").Observe(.005)
+	}
+	d := dashboard.New(dashboard.Config{Metrics: reg})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	latency := func(at time.Time) dashboard.Latency {
+		t.Helper()
+		st, err := d.State(at)
+		if err != nil || len(st.Latency) != 1 {
+			t.Fatalf("state: %v %+v", err, st)
+		}
+		return st.Latency[0]
+	}
+	// No window yet: since the start.
+	if l := latency(t0); l.WindowSeconds != 0 || l.Count != 100 || l.Total != 100 || l.P99 > .01 {
+		t.Errorf("at start: %+v", l)
+	}
+	for range 10 {
+		h.WithLabelValues("g", "orders").Observe(.5)
+	}
+	// 10 s later the window holds only the 10 slow samples.
+	if l := latency(t0.Add(10 * time.Second)); l.WindowSeconds != 10 || l.Count != 10 || l.Total != 110 || l.P50 <= .1 {
+		t.Errorf("after 10 s: %+v, want the 10 samples of 0.5 s", l)
+	}
+	// Two minutes on without samples: the window is empty, so the
+	// percentiles fall back to all samples.
+	latency(t0.Add(70 * time.Second))
+	if l := latency(t0.Add(130 * time.Second)); l.WindowSeconds != 0 || l.Count != 110 || l.Total != 110 {
+		t.Errorf("after an idle minute: %+v, want all 110 samples", l)
+	}
+}

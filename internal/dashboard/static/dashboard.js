@@ -108,8 +108,8 @@
     });
     drawLag();
 
-    table($('latencyTable'), ['measure', 'of', 'count', 'p50', 'p95', 'p99'], st.latency.map(function (l) {
-      return row([l.name, l.label, l.count, ms(l.p50), ms(l.p95), ms(l.p99)]);
+    table($('latencyTable'), ['measure', 'of', 'over', 'count', 'p50', 'p95', 'p99'], st.latency.map(function (l) {
+      return row([l.name, l.label, l.windowSeconds ? 'last ' + l.windowSeconds + ' s' : 'since start', l.count, ms(l.p50), ms(l.p95), ms(l.p99)]);
     }));
     $('dlqDepth').textContent = st.dlqDepth ? String(st.dlqDepth) : '';
     renderSagas(st.sagas);
