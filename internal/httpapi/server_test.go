@@ -301,7 +301,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 // brokenOrders fails every call in its own way.
-type brokenOrders struct{ ordersvc.Service }
+type brokenOrders struct{ *ordersvc.Service }
 
 func (brokenOrders) Place(context.Context, ordersvc.PlaceRequest, string) (ordersvc.PlaceResult, error) {
 	panic("boom")
