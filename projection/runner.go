@@ -39,6 +39,12 @@ type Runner struct {
 	hw      map[TopicPartition]int64 // high watermarks seen in fetches
 	stopped map[TopicPartition]*PoisonError
 	changed chan struct{} // closed and replaced on every commit
+	// resync holds the partitions sought to their stored checkpoint
+	// (fence) whose records have not restarted there yet, with the number
+	// of re-seeks: records polled before the seek may follow, and
+	// applying them would skip the records between the checkpoint and
+	// them.
+	resync map[TopicPartition]int
 
 	applied, duplicates, skipped, poisoned atomic.Int64
 }
@@ -69,6 +75,7 @@ func New(db *sqldb.DB, dec Decoder, p Projection, opts ...Option) (*Runner, erro
 		hw:      map[TopicPartition]int64{},
 		stopped: map[TopicPartition]*PoisonError{},
 		changed: make(chan struct{}),
+		resync:  map[TopicPartition]int{},
 	}, nil
 }
 
@@ -298,6 +305,21 @@ func (r *Runner) partition(ctx context.Context, cl *kgo.Client, tp TopicPartitio
 			items = append(items, it)
 		}
 	}
+	r.mu.Lock()
+	reseeks, resyncing := r.resync[tp]
+	if resyncing && len(items) > 0 {
+		if items[0].msg.Offset == next || reseeks >= 3 { // restarted at the checkpoint (or a real gap)
+			delete(r.resync, tp)
+		} else {
+			// Polled before the seek, past a gap: drop, and seek again in
+			// case the seek raced with the poll that returned them.
+			r.resync[tp] = reseeks + 1
+			r.mu.Unlock()
+			cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.Topic: {tp.Partition: {Epoch: -1, Offset: next}}})
+			return nil
+		}
+	}
+	r.mu.Unlock()
 	for len(items) > 0 {
 		n := min(len(items), r.cfg.batchMax)
 		done, cause, err := r.batch(ctx, cl, tp, items[:n])
@@ -403,6 +425,9 @@ func (r *Runner) fence(ctx context.Context, cl *kgo.Client, tx *sqldb.Tx, tp Top
 		"topic", tp.Topic, "partition", tp.Partition, "mine", mine, "stored", stored)
 	r.committed(tp, stored)
 	if stored >= 0 {
+		r.mu.Lock()
+		r.resync[tp] = 0
+		r.mu.Unlock()
 		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.Topic: {tp.Partition: {Epoch: -1, Offset: stored}}})
 	}
 	return errMoved
