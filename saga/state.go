@@ -23,8 +23,9 @@ const (
 	// step was compensated.
 	StatusCompensated Status = "compensated"
 	// StatusFailed: the saga is stuck — a compensation failed, could not be
-	// built, or timed out more often than allowed. It waits for an operator
-	// (see Orchestrator.Retry, Skip).
+	// built, or timed out more often than allowed, or the command it waits
+	// for was dead-lettered (MarkStuck; possibly an action). It waits for an
+	// operator (see Orchestrator.Retry, Skip, Compensate).
 	StatusFailed Status = "failed"
 )
 

@@ -46,7 +46,8 @@ go test -race -count=1 -timeout 20m ./... 2>&1 | tee /tmp/causeway-test.log
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 
-# The kill -9 crash test at its full size (200 orders in flight): the race
+# The kill -9 crash test at its full size (200 orders in flight, in each
+# saga mode: subtests choreography and orchestration, ~10 s each): the race
 # run above places fewer, because the race detector slows it ~15×.
 CAUSEWAY_CRASH_ORDERS=200 go test -count=1 -run '^TestCrashUp$' ./cmd/causeway/
 

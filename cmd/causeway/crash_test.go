@@ -37,9 +37,9 @@ func crashCases() []sagaCase {
 	return out
 }
 
-// crashOrders is the number of orders of TestCrashUp: 200, fewer with
-// -short or the race detector (which slows the child processes several
-// times), or CAUSEWAY_CRASH_ORDERS.
+// crashOrders is the number of orders of each mode of TestCrashUp: 200,
+// fewer with -short or the race detector (which slows the child processes
+// several times), or CAUSEWAY_CRASH_ORDERS.
 func crashOrders(t *testing.T) int {
 	if v := os.Getenv("CAUSEWAY_CRASH_ORDERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -52,7 +52,7 @@ func crashOrders(t *testing.T) int {
 	case testing.Short():
 		return 40
 	case raceEnabled:
-		return 80
+		return 40
 	}
 	return 200
 }
@@ -125,18 +125,26 @@ func postOrders(base string, orders []*crashOrder, onAccepted func(total int64))
 // flight — once in the middle of placing them, once right after the last
 // one was accepted — and restarts it on the same data dir each time. Every
 // accepted order must then reach the outcome of its path, with no effect
-// duplicated and stock and money conserved.
+// duplicated and stock and money conserved. It runs in both saga modes
+// (under orchestration the saga instances must end completed or
+// compensated too).
 func TestCrashUp(t *testing.T) {
+	for _, mode := range []string{SagaChoreography, SagaOrchestration} {
+		t.Run(mode, func(t *testing.T) { testCrashUp(t, mode) })
+	}
+}
+
+func testCrashUp(t *testing.T, mode string) {
 	n := crashOrders(t)
 	dir := t.TempDir()
 	cases := crashCases()
 	orders := make([]*crashOrder, n)
 	for i := range orders {
 		c := cases[i%len(cases)]
-		orders[i] = &crashOrder{key: fmt.Sprintf("crash-%d", i), body: orderBodyFor(c, fmt.Sprintf("u-crash-%d", i%40)), c: c}
+		orders[i] = &crashOrder{key: fmt.Sprintf("crash-%s-%d", mode, i), body: orderBodyFor(c, fmt.Sprintf("u-crash-%d", i%40)), c: c}
 	}
 	start := func(run int) (*proc, string) {
-		p := startProc(t, fmt.Sprintf("up run %d", run), "up", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0")
+		p := startProc(t, fmt.Sprintf("up run %d", run), "up", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0", "--saga", mode)
 		rt := p.waitRuntime(dir)
 		return p, "http://" + rt.HTTPAddr
 	}
@@ -186,7 +194,7 @@ func TestCrashUp(t *testing.T) {
 		seen[o.placed.OrderID] = o.key
 	}
 	svc := openServices(t, dir)
-	waitSettled(t, SagaChoreography, base, svc, placed)
+	waitSettled(t, mode, base, svc, placed)
 	t.Logf("run 3: %d orders terminal with their expected outcome %v after the first POST", n, time.Since(began).Round(time.Millisecond))
 	if got := count(t, svc.payment, `SELECT COUNT(DISTINCT order_id) FROM payments`); got != n {
 		t.Errorf("payments of %d orders, want %d (one per placed order)", got, n)

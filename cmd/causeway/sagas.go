@@ -48,13 +48,19 @@ func newSagasCmd() *cobra.Command {
 		Short: "Inspect orchestrated sagas and resolve stuck ones (retry, skip, compensate)",
 		Long: `Inspect the order sagas of --saga=orchestration in DATA-DIR/order.db (or
 --order-db) and resolve stuck ones. A saga is stuck (status failed) when a
-compensation failed or timed out too often, e.g. because the participant
-dead-lettered the command. The actions write the next command to the order
-database's outbox; a running causeway up (or the next start) publishes it.
+compensation failed or timed out too often, or at once when a participant
+dead-lettered the command it waits for (an action or a compensation). The
+actions write the next command to the order database's outbox; a running
+causeway up (or the next start) publishes it. Discard (or replay, once
+fixed) the command's dead letter first: it parks the order's key.
 
-  retry       send the compensation the saga is stuck on again
-  skip        give that compensation up (it was undone by hand) and go on
-  compensate  abort a running saga: compensate its completed steps
+  retry       send the command the saga is stuck on again (a compensation,
+              or a dead-lettered action: the saga then runs on)
+  skip        give that compensation up (it was undone by hand) and go on;
+              a dead-lettered action is abandoned and the steps before it
+              compensated
+  compensate  abort a running saga (or one stuck on an action): compensate
+              its steps
 
 Every action needs --reason; it is recorded in the saga's history with the
 operator (the OS user).`,
@@ -215,9 +221,9 @@ func printSaga(w io.Writer, v httpapi.SagaView) error {
 func newSagasActionCmd(o *sagasOpts, a saga.Action) *cobra.Command {
 	var reason string
 	short := map[saga.Action]string{
-		saga.ActionRetry:      "Send the compensation a stuck saga is stuck on again",
-		saga.ActionSkip:       "Give up the compensation a stuck saga is stuck on (undone by hand) and go on compensating",
-		saga.ActionCompensate: "Abort a running saga: compensate its completed steps",
+		saga.ActionRetry:      "Send the command a stuck saga is stuck on again (its compensation, or a dead-lettered action)",
+		saga.ActionSkip:       "Give up the command a stuck saga is stuck on (a compensation undone by hand, or a dead-lettered action) and go on compensating",
+		saga.ActionCompensate: "Abort a running saga, or one stuck on an action: compensate its steps",
 	}[a]
 	cmd := &cobra.Command{
 		Use:     string(a) + " SAGA-ID --reason TEXT",

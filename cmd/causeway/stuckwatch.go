@@ -71,6 +71,7 @@ func (w *stuckWatcher) run(ctx context.Context) {
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
+			cl.AllowRebalance() // or Close, leaving the group, blocks
 			return
 		}
 		fs.EachError(func(topic string, p int32, err error) {
