@@ -53,9 +53,11 @@ Latencies (p50/p95/p99/max):
                      on the orders topic, read without a consumer group from
                      the end offsets taken at start (needs --brokers);
   place → read model GET /v1/orders/{id} first shows the terminal status,
-                     polled every 5 ms for --read-sample orders. The read
-                     model of an order is its event stream today, so this is
-                     the terminal latency plus the poll.
+                     polled every 5 ms (later every 1/20 of the time
+                     since the order was placed) for --read-sample
+                     orders. The read model of an order is its event
+                     stream today, so this is the terminal latency plus
+                     the poll.
 
 The target and brokers default to the addresses a running causeway up wrote
 to DATA-DIR/causeway.json, else http://127.0.0.1:8080 and 127.0.0.1:9092.

@@ -155,6 +155,7 @@ type Runtime struct {
 
 func newUpCmd() *cobra.Command {
 	cfg := DefaultUpConfig()
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run every service in one process, with the embedded broker and SQLite",
@@ -187,10 +188,16 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 				return fmt.Errorf("up: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			stopPprof, err := startPprof(pprofAddr, log)
+			if err != nil {
+				return fmt.Errorf("up: %w", err)
+			}
+			defer stopPprof()
 			return runUp(cmd.Context(), cfg, log)
 		},
 	}
 	f := cmd.Flags()
+	addPprofFlag(f, &pprofAddr)
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory: DIR/broker, DIR/order.db, …")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "host:port of the HTTP API (port 0 picks a free port)")
 	f.StringVar(&cfg.KafkaAddr, "kafka-addr", cfg.KafkaAddr, "host:port of the embedded Kafka broker (port 0 picks a free port)")
