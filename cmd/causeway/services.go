@@ -21,6 +21,7 @@ import (
 	"github.com/causeway-dev/causeway/dlq"
 	"github.com/causeway-dev/causeway/internal/analytics"
 	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/dashboard"
 	"github.com/causeway-dev/causeway/internal/email"
 	"github.com/causeway-dev/causeway/internal/httpapi"
 	"github.com/causeway-dev/causeway/internal/inventory"
@@ -493,6 +494,11 @@ func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 		opts = append(opts, httpapi.WithAnalytics(p.analytics.Summary))
 	}
 	opts = append(opts, p.traceOption())
+	dc := dashboard.Config{Metrics: p.mon.reg}
+	if p.orders != nil {
+		dc.Orders = p.orders
+	}
+	opts = append(opts, httpapi.WithDashboard(dashboard.New(dc)))
 	return opts
 }
 
