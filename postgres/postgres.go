@@ -74,4 +74,3 @@ func Open(ctx context.Context, url, schema string, opts ...Option) (*sqldb.DB, e
 	out.Schema = schema
 	return out, nil
 }
-

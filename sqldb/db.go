@@ -85,7 +85,7 @@ func (db *DB) Close() error {
 type Tx struct {
 	*sql.Tx
 	// Dialect is the dialect of the DB the transaction belongs to.
-	Dialect Dialect
+	Dialect  Dialect
 	db       *DB
 	onCommit []func()
 }

@@ -43,7 +43,7 @@ func placeAndFinish(t *testing.T, base, userID, method string) (id, status strin
 // placed order with its status.
 func TestDashboardState(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end: starts causeway up")
+		t.Skip("end-to-end: starts causeway up (skipped under -short)")
 	}
 	r := startUp(t, t.TempDir())
 	base := "http://" + r.rt.HTTPAddr

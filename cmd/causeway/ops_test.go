@@ -60,7 +60,7 @@ const (
 // audited as the token's name.
 func TestUpAuthMetricsDLQ(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end")
+		t.Skip("end-to-end (skipped under -short)")
 	}
 	t.Setenv(AuthTokensEnv, "")
 	dir := t.TempDir()

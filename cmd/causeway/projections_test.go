@@ -57,7 +57,7 @@ func rsPlace(t *testing.T, base string, i int) (rsPlaced, bool) {
 // the rebuilt model equals one built from scratch, row for row.
 func TestReadSideEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end")
+		t.Skip("end-to-end (skipped under -short)")
 	}
 	dir := t.TempDir()
 	up := startUp(t, dir)

@@ -394,7 +394,7 @@ func TestOrchestrationEndToEnd(t *testing.T) { testSagaEndToEnd(t, SagaOrchestra
 // and checks the same outcomes in both modes.
 func testSagaEndToEnd(t *testing.T, mode string) {
 	if testing.Short() {
-		t.Skip("end-to-end")
+		t.Skip("end-to-end (skipped under -short)")
 	}
 	extraOrders = nil
 	dir := t.TempDir()
@@ -426,7 +426,7 @@ func testSagaEndToEnd(t *testing.T, mode string) {
 // commands are in order.db, their replies in the consumer groups.
 func TestOrchestrationResumesAfterRestart(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end")
+		t.Skip("end-to-end (skipped under -short)")
 	}
 	extraOrders = nil
 	dir := t.TempDir()
