@@ -161,12 +161,12 @@ func (r *Relay) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer r.running.Store(false)
-	var lead *leaderLock
+	var lead *sqldb.SessionLock
 	if r.db.Dialect == sqldb.Postgres {
-		lead = &leaderLock{db: r.db.Write, key: r.cfg.lockKey}
+		lead = sqldb.NewSessionLock(r.db.Write, r.cfg.lockKey)
 		defer func() {
 			r.leader.Store(false) // before the lock goes: never two leaders
-			lead.release()
+			lead.Release()
 		}()
 	} else {
 		r.leader.Store(true)
@@ -198,7 +198,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
 		if lead != nil {
-			ok, err := lead.ensure(ctx)
+			ok, err := lead.Ensure(ctx)
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -142,15 +142,15 @@ func (r *Runner) Rebuild(ctx context.Context, opts ...RebuildOption) (RebuildRes
 		return RebuildResult{}, fmt.Errorf("%w: rebuild options", ErrInvalid)
 	}
 	if r.db.Dialect == sqldb.Postgres {
-		lock := &leaderLock{db: r.db.Write, key: lockKey(r.db, "rebuild", name)}
-		ok, err := lock.ensure(ctx)
+		lock := sqldb.NewSessionLock(r.db.Write, lockKey(r.db, "rebuild", name))
+		ok, err := lock.Ensure(ctx)
 		if err != nil {
 			return RebuildResult{}, err
 		}
 		if !ok {
 			return RebuildResult{}, fmt.Errorf("projection %s: another rebuild is running", name)
 		}
-		defer lock.release()
+		defer lock.Release()
 	}
 	if err := r.Setup(ctx); err != nil {
 		return RebuildResult{}, err

@@ -95,10 +95,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	if r.db.Dialect == sqldb.Postgres {
-		lock := &leaderLock{db: r.db.Write, key: lockKey(r.db, "run", r.p.Name())}
-		defer lock.release()
+		lock := sqldb.NewSessionLock(r.db.Write, lockKey(r.db, "run", r.p.Name()))
+		defer lock.Release()
 		for {
-			ok, err := lock.ensure(ctx)
+			ok, err := lock.Ensure(ctx)
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -121,7 +121,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	return r.run(ctx, nil)
 }
 
-func (r *Runner) run(ctx context.Context, lock *leaderLock) error {
+func (r *Runner) run(ctx context.Context, lock *sqldb.SessionLock) error {
 	if err := r.Setup(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -180,7 +180,7 @@ type partItems struct {
 // fetchLoop polls, decodes and sends the records to ch until ctx ends; it
 // also looks for new partitions and checks the leader lock every
 // WithPartitionWatch.
-func (r *Runner) fetchLoop(ctx context.Context, cl *kgo.Client, adm *kadm.Client, lock *leaderLock, ch chan<- fetched) {
+func (r *Runner) fetchLoop(ctx context.Context, cl *kgo.Client, adm *kadm.Client, lock *sqldb.SessionLock, ch chan<- fetched) {
 	var lastWatch time.Time
 	for ctx.Err() == nil {
 		if time.Since(lastWatch) >= r.cfg.partitionWatch {
@@ -189,7 +189,7 @@ func (r *Runner) fetchLoop(ctx context.Context, cl *kgo.Client, adm *kadm.Client
 			}
 			lastWatch = time.Now()
 			if lock != nil {
-				if ok, err := lock.ensure(ctx); !ok && ctx.Err() == nil {
+				if ok, err := lock.Ensure(ctx); !ok && ctx.Err() == nil {
 					select {
 					case ch <- fetched{err: fmt.Errorf("projection %s: lost the leader lock: %v", r.p.Name(), err)}:
 					case <-ctx.Done():

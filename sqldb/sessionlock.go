@@ -1,4 +1,4 @@
-package outbox
+package sqldb
 
 import (
 	"context"
@@ -8,18 +8,29 @@ import (
 	"time"
 )
 
-// leaderLock is the PostgreSQL session advisory lock that elects the one
-// publishing relay of a schema. It lives on a dedicated connection taken
-// from the pool; losing that connection (server restart, network, the
-// session killed) loses the lock, which ensure notices before every batch.
-type leaderLock struct {
+// SessionLock is a PostgreSQL session-level advisory lock held on a
+// dedicated connection taken from a pool: the way several processes elect
+// the one that may do some work (the outbox relay of a schema, the runner
+// of a projection). Losing the connection (server restart, network, the
+// session killed) loses the lock; Ensure notices. It needs session-level
+// connections (no transaction pooling in front of PostgreSQL).
+//
+// A SessionLock is used by one goroutine at a time.
+type SessionLock struct {
 	db   *sql.DB
 	key  int64
 	conn *sql.Conn
 }
 
-// ensure reports whether this relay holds the lock, taking it if it is free.
-func (l *leaderLock) ensure(ctx context.Context) (bool, error) {
+// NewSessionLock returns an unheld lock on key over db's connections.
+func NewSessionLock(db *sql.DB, key int64) *SessionLock {
+	return &SessionLock{db: db, key: key}
+}
+
+// Ensure reports whether this holder has the lock, taking it if it is free.
+// It checks a held lock's connection first, so call it before each unit of
+// work that needs the lock.
+func (l *SessionLock) Ensure(ctx context.Context) (bool, error) {
 	if l.conn != nil {
 		// A session lock lasts as long as the session: a live connection
 		// still holds it.
@@ -33,12 +44,12 @@ func (l *leaderLock) ensure(ctx context.Context) (bool, error) {
 	}
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
-		return false, fmt.Errorf("outbox: leader connection: %w", err)
+		return false, fmt.Errorf("sqldb: session lock connection: %w", err)
 	}
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, l.key).Scan(&ok); err != nil {
 		discard(conn)
-		return false, fmt.Errorf("outbox: try leader lock: %w", err)
+		return false, fmt.Errorf("sqldb: try session lock: %w", err)
 	}
 	if !ok {
 		_ = conn.Close()
@@ -48,10 +59,9 @@ func (l *leaderLock) ensure(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// release gives the lock up when Run ends: unlocked explicitly, so that
-// another relay can take over at once, and dropped with its connection when
-// that fails.
-func (l *leaderLock) release() {
+// Release gives the lock up: unlocked explicitly, so that another holder
+// can take over at once, and dropped with its connection when that fails.
+func (l *SessionLock) Release() {
 	if l.conn == nil {
 		return
 	}
@@ -68,7 +78,7 @@ func (l *leaderLock) release() {
 
 // drop gives the lock up by closing its connection for good (never by
 // returning it to the pool, where it would keep the lock).
-func (l *leaderLock) drop() {
+func (l *SessionLock) drop() {
 	if l.conn != nil {
 		discard(l.conn)
 		l.conn = nil
