@@ -29,7 +29,7 @@ const (
 func TestHelperProcess(t *testing.T) {
 	addr, path := os.Getenv(envHelperAddr), os.Getenv(envHelperDB)
 	if addr == "" || path == "" {
-		t.Skip("helper process for TestKillBetweenEffectAndCommit")
+		t.Skip("helper process for TestKillBetweenEffectAndCommit: runs only when re-executed by it (CAUSEWAY_ env set)")
 	}
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)

@@ -23,7 +23,7 @@ import (
 // service, sharing each consumer group and each service's schema.
 func TestServeMultiProcess(t *testing.T) {
 	if testing.Short() {
-		t.Skip("multi-process end-to-end")
+		t.Skip("multi-process end-to-end (skipped under -short)")
 	}
 	dbURL := pgDatabase(t)
 	ctx := context.Background()

@@ -95,7 +95,7 @@ func (s *smtpSink) count(substr string) int {
 // the SMTP server and the mailbox shows them sent.
 func TestUpSendsMailOverSMTP(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end")
+		t.Skip("end-to-end (skipped under -short)")
 	}
 	sink := startSMTPSink(t)
 	up := startUp(t, t.TempDir(), "--smtp-addr", sink.ln.Addr().String())

@@ -93,7 +93,7 @@ func runTrace(args ...string) (string, error) {
 
 func TestTraceEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end: starts causeway up")
+		t.Skip("end-to-end: starts causeway up (skipped under -short)")
 	}
 	dir := t.TempDir()
 	up := startUp(t, dir)

@@ -190,7 +190,7 @@ const orderBody = `{"userId": "u-42", "items": [{"productId": "p-2", "quantity":
 
 func TestUpEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end: starts the broker twice")
+		t.Skip("end-to-end: starts the broker twice (skipped under -short)")
 	}
 	dir := t.TempDir()
 	up := startUp(t, dir)
