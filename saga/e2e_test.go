@@ -25,7 +25,7 @@ import (
 // the orchestrator through Handler.
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
-		t.Skip("broker test")
+		t.Skip("end-to-end broker test (skipped under -short)")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// Everything below stops when ctx is cancelled; wait for it before the
