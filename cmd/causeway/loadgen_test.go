@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,6 +79,14 @@ func TestLoadgenThenCheck(t *testing.T) {
 	}
 	if rep.Latency.Read.Count == 0 {
 		t.Errorf("no place → read model latency measured")
+	}
+	// Throughput through the saga: 100 orders over the time to the last
+	// terminal event, which comes after the last send and no later than
+	// the end of the drain.
+	if rep.LastTerminal < rep.Elapsed-1 || rep.LastTerminal > rep.Elapsed+rep.Drain+1 ||
+		rep.CompletedRate <= 0 || math.Abs(rep.CompletedRate*rep.LastTerminal-100) > 0.5 {
+		t.Errorf("completed %.1f/s, last terminal at %.2fs (elapsed %.2fs, drain %.2fs); want 100 orders over the time to the last terminal",
+			rep.CompletedRate, rep.LastTerminal, rep.Elapsed, rep.Drain)
 	}
 	orders, err := loadgen.ReadOrdersFile(filepath.Join(dir, DefaultOrdersFile))
 	if err != nil || len(orders) != 100 {

@@ -83,6 +83,13 @@ type Report struct {
 	NotTerminal int `json:"notTerminal"`
 	// Unexpected counts terminal orders whose outcome is not their path's.
 	Unexpected int `json:"unexpected"`
+	// CompletedRate is the throughput through the whole saga: terminal
+	// orders per second from the first scheduled send to the last
+	// terminal event observed (LastTerminal seconds after the first
+	// send). Unlike AchievedRate it counts only orders that finished, and
+	// the time they took to finish; 0 when nothing was observed.
+	CompletedRate float64 `json:"completedRate"`
+	LastTerminal  float64 `json:"lastTerminalSeconds"`
 	// Drain is how long it took, after the last send, for every accepted
 	// order to be terminal (or the drain timeout).
 	Drain      float64   `json:"drainSeconds"`
@@ -111,6 +118,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Observed {
 		fmt.Fprintf(&b, "terminal      %d%s, not terminal %d, unexpected outcome %d (drain %.2fs)\n",
 			sum(r.Terminal), byKey(r.Terminal), r.NotTerminal, r.Unexpected, r.Drain)
+		fmt.Fprintf(&b, "completed     %.1f terminal orders/s (first send to last terminal event, %.2fs)\n", r.CompletedRate, r.LastTerminal)
 	} else {
 		b.WriteString("terminal      not observed (no --brokers)\n")
 	}

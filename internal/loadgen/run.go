@@ -128,7 +128,7 @@ func Run(ctx context.Context, cfg Config) (*Report, []OrderRecord, error) {
 	drain := time.Since(drainStart)
 	prog.stop()
 
-	rep := r.report(elapsed, drain, notTerminal)
+	rep := r.report(start, elapsed, drain, notTerminal)
 	return rep, r.records(), nil
 }
 
@@ -319,7 +319,7 @@ func (r *run) records() []OrderRecord {
 }
 
 // report builds the report.
-func (r *run) report(elapsed, drain time.Duration, notTerminal int) *Report {
+func (r *run) report(start time.Time, elapsed, drain time.Duration, notTerminal int) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := &Report{
@@ -336,11 +336,15 @@ func (r *run) report(elapsed, drain time.Duration, notTerminal int) *Report {
 		rep.AchievedRate = float64(len(r.orders)) / elapsed.Seconds()
 	}
 	var term []time.Duration
+	var last time.Time
 	if r.obs != nil {
 		for _, o := range r.orders {
 			t, ok := r.obs.get(o.id)
 			if !ok {
 				continue
+			}
+			if t.at.After(last) {
+				last = t.at
 			}
 			rep.Terminal[t.outcome]++
 			want := o.path.Status
@@ -353,6 +357,19 @@ func (r *run) report(elapsed, drain time.Duration, notTerminal int) *Report {
 			term = append(term, t.at.Sub(o.at))
 		}
 	}
+	if n := len(term); n > 0 {
+		rep.LastTerminal = last.Sub(start).Seconds()
+		rep.CompletedRate = completedRate(n, last.Sub(start))
+	}
 	rep.Latency = Latencies{Accept: Summarize(r.acceptLat), Terminal: Summarize(term), Read: Summarize(r.readLat)}
 	return rep
+}
+
+// completedRate is n terminal orders over span, the time from the first
+// scheduled send to the last terminal event (0 for an empty span).
+func completedRate(n int, span time.Duration) float64 {
+	if span <= 0 {
+		return 0
+	}
+	return float64(n) / span.Seconds()
 }
