@@ -52,8 +52,9 @@ status=${PIPESTATUS[0]}
 CAUSEWAY_CRASH_ORDERS=200 go test -count=1 -run '^TestCrashUp$' ./cmd/causeway/
 
 # The peer-benchmark harness (its own module) must keep building and
-# handling every event on every side.
-(cd bench && go vet ./... && go test -count=1 -run=TestSides ./consumerpeer/)
+# handling every event on every side; make bench's report generator must
+# compute its ratios right.
+(cd bench && go vet ./... && go test -count=1 -run=TestSides ./consumerpeer/ && go test -count=1 ./benchreport/)
 
 # Short fuzz runs: each target a few seconds (make fuzz runs them longer).
 FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh
