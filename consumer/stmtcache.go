@@ -74,3 +74,10 @@ func execCached(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (sql.R
 func Exec(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (sql.Result, error) {
 	return execCached(ctx, tx, q, args...)
 }
+
+// Query runs the query q with args in tx, like Exec: through the lane
+// transaction's statement cache inside a Handler called by the runner,
+// tx.QueryContext elsewhere.
+func Query(ctx context.Context, tx *sqldb.Tx, q string, args ...any) (*sql.Rows, error) {
+	return queryCached(ctx, tx, q, args...)
+}

@@ -399,6 +399,9 @@ func (p *platform) Start(ctx context.Context) {
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.relayStop, p.runCancel = relayStop, runCancel
 	p.runOrchestrator(runCtx)
+	if p.orders != nil {
+		p.runnersWG.Go(func() { p.orders.RunEarlySweeper(runCtx) })
+	}
 	p.startReadSide(runCtx)
 	p.runPruners(runCtx)
 	for _, u := range p.units {

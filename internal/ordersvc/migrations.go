@@ -19,11 +19,20 @@ const Component = "ordersvc"
 //go:embed sql/0001_idempotency.sql
 var idempotencySQL string
 
+//go:embed sql/0002_saga_early.sqlite.sql
+var earlySQLite string
+
+//go:embed sql/0002_saga_early.postgres.sql
+var earlyPostgres string
+
 // Migrations returns the order service's own schema changes (component
-// "ordersvc"): the idempotency table. The same SQL runs on SQLite and
-// PostgreSQL.
+// "ordersvc"): the idempotency table and the saga consumer's table of
+// early events (early.go).
 func Migrations() []sqldb.Migration {
-	return []sqldb.Migration{{Component: Component, Version: 1, SQLite: idempotencySQL, Postgres: idempotencySQL}}
+	return []sqldb.Migration{
+		{Component: Component, Version: 1, SQLite: idempotencySQL, Postgres: idempotencySQL},
+		{Component: Component, Version: 2, SQLite: earlySQLite, Postgres: earlyPostgres},
+	}
 }
 
 // Migrate applies every migration the order database needs: the event

@@ -94,32 +94,36 @@ func Judge(o *order.Order, err error) error {
 // consumer (group SagaGroup, topics SagaTopics). It changes orders through
 // the repository inside the consumer's transaction, so the new events, their
 // outbox rows (topic orders, key userId) and the processed-event row commit
-// together.
+// together. An event that arrived before the step it follows is kept and
+// applied once that step is handled (early.go), instead of failing and
+// being retried.
 func (s *Service) SagaHandler() consumer.Handler {
 	return consumer.HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *consumer.Message) error {
-		orderID, cmd, ok, err := SagaCommand(m.Envelope)
-		if err != nil {
-			return consumer.Permanent(err)
-		}
-		if !ok {
-			return nil
-		}
-		repo := order.NewRepository(sagaStore{txStore{Store: s.store, tx: tx}},
-			order.WithCodec(s.codec),
-			order.WithOutbox(s.outboxMessages),
-			order.WithLogger(s.cfg.logger),
-			order.SnapshotEvery(0),
-			order.MaxAttempts(1),
-		)
-		_, err = repo.Update(ctx, orderID, event.CausedBy(m.Envelope, Source), func(o *order.Order) error {
-			_, err := cmd(o, s.cfg.now())
-			return Judge(o, err)
-		})
-		if err != nil {
-			return fmt.Errorf("ordersvc: %s for order %s: %w", m.Envelope.EventType, orderID, err)
+		orderID, changed, err := s.sagaEvent(ctx, tx, m.Envelope)
+		switch {
+		case errors.Is(err, ErrNotYet):
+			return s.holdEarly(ctx, tx, orderID, m.Envelope)
+		case err != nil:
+			return err
+		case changed:
+			_, err := s.releaseEarly(ctx, tx, orderID)
+			return err
 		}
 		return nil
 	})
+}
+
+// sagaRepo is the order repository of a saga transaction: it reads and
+// appends in tx, never snapshots and does not retry (a conflict fails the
+// event, which the consumer retries).
+func (s *Service) sagaRepo(tx *sqldb.Tx) *order.Repository {
+	return order.NewRepository(sagaStore{txStore{Store: s.store, tx: tx}},
+		order.WithCodec(s.codec),
+		order.WithOutbox(s.outboxMessages),
+		order.WithLogger(s.cfg.logger),
+		order.SnapshotEvery(0),
+		order.MaxAttempts(1),
+	)
 }
 
 // sagaStore reads and appends inside the consumer's transaction, so that

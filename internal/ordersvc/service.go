@@ -13,6 +13,7 @@ import (
 	"github.com/causeway-dev/causeway/eventstore/sqlstore"
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/order"
+	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/saga"
 	"github.com/causeway-dev/causeway/sqldb"
 )
@@ -57,9 +58,12 @@ type Service struct {
 	store *sqlstore.Store
 	cat   *catalog.Catalog
 	codec *event.Codec
-	repo  *order.Repository
-	cfg   config
-	orch  *saga.Orchestrator // nil under choreography (see Orchestrate)
+	// sagaCodec reads and writes the saga events the service follows
+	// (the early ones it keeps, early.go).
+	sagaCodec *event.Codec
+	repo      *order.Repository
+	cfg       config
+	orch      *saga.Orchestrator // nil under choreography (see Orchestrate)
 	// places group-commits concurrent Place transactions (SQLite).
 	places placeBatcher
 }
@@ -83,7 +87,11 @@ func New(db *sqldb.DB, cat *catalog.Catalog, opts ...Option) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ordersvc: %w", err)
 	}
-	s := &Service{db: db, store: sqlstore.New(db), cat: cat, codec: codec, cfg: cfg}
+	sagaCodec, err := schema.NewCodec()
+	if err != nil {
+		return nil, fmt.Errorf("ordersvc: %w", err)
+	}
+	s := &Service{db: db, store: sqlstore.New(db), cat: cat, codec: codec, sagaCodec: sagaCodec, cfg: cfg}
 	s.repo = s.newRepository(s.store)
 	return s, nil
 }
