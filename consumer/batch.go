@@ -80,7 +80,6 @@ type fastCand struct {
 
 // batchTx is the body of a batch transaction.
 func (r *Runner) batchTx(ctx context.Context, tx *sqldb.Tx, bs []*laneBatch) error {
-	ctx = withStmtCache(ctx, tx)
 	n := 0
 	for _, b := range bs {
 		clear(b.res)

@@ -23,7 +23,7 @@ func Dedup(group string) Middleware {
 	const q = `INSERT INTO consumer_processed (group_name, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, tx *sqldb.Tx, m *Message) error {
-			res, err := execCached(ctx, tx, q, group, m.Envelope.EventID, time.Now().UnixMilli())
+			res, err := tx.ExecContext(ctx, q, group, m.Envelope.EventID, time.Now().UnixMilli())
 			if err != nil {
 				return fmt.Errorf("consumer: dedup insert: %w", err)
 			}
@@ -56,7 +56,7 @@ func insertProcessed(ctx context.Context, tx *sqldb.Tx, group string, ids []stri
 		SELECT $1::text, v, $3::bigint FROM jsonb_array_elements_text($2::jsonb) AS t(v)
 		ON CONFLICT DO NOTHING RETURNING event_id`
 	}
-	rows, err := queryCached(ctx, tx, q, group, string(list), time.Now().UnixMilli())
+	rows, err := tx.QueryContext(ctx, q, group, string(list), time.Now().UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("consumer: dedup insert: %w", err)
 	}

@@ -85,7 +85,7 @@ func ListParked(ctx context.Context, db *sqldb.DB, group string) ([]ParkedKey, e
 // key lookup runs.
 func parkedAmong(ctx context.Context, tx *sqldb.Tx, group string, keysFn func() []string) (map[string]bool, error) {
 	if tx.Dialect == sqldb.SQLite {
-		rows, err := queryCached(ctx, tx, `SELECT 1 FROM consumer_parked_keys WHERE group_name = $1 LIMIT 1`, group)
+		rows, err := tx.QueryContext(ctx, `SELECT 1 FROM consumer_parked_keys WHERE group_name = $1 LIMIT 1`, group)
 		if err != nil {
 			return nil, fmt.Errorf("consumer: park check: %w", err)
 		}

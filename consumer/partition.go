@@ -314,16 +314,16 @@ const (
 // the handler's error (its writes are rolled back); err is a database
 // error that dooms the whole transaction.
 func (r *Runner) handleInSavepoint(ctx context.Context, tx *sqldb.Tx, m *Message) (herr, err error) {
-	if _, err := execCached(ctx, tx, `SAVEPOINT causeway_record`); err != nil {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT causeway_record`); err != nil {
 		return nil, fmt.Errorf("consumer: savepoint: %w", err)
 	}
 	herr = r.handler.Handle(ctx, tx, m)
 	if herr != nil {
-		if _, err := execCached(ctx, tx, `ROLLBACK TO SAVEPOINT causeway_record`); err != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT causeway_record`); err != nil {
 			return herr, fmt.Errorf("consumer: rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := execCached(ctx, tx, `RELEASE SAVEPOINT causeway_record`); err != nil {
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT causeway_record`); err != nil {
 		return herr, fmt.Errorf("consumer: release savepoint: %w", err)
 	}
 	return herr, nil

@@ -75,7 +75,6 @@ func (t *target) apply(ctx context.Context, tx *sqldb.Tx, items []item) (applySt
 	if len(items) == 0 {
 		return st, nil
 	}
-	ctx = withStmtCache(ctx, tx)
 	var fresh map[string]struct{}
 	firstOf := map[string]int{}
 	if t.dedup {

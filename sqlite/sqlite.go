@@ -19,10 +19,11 @@ import (
 
 	"github.com/causeway-dev/causeway/sqldb"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite"
 )
 
 type config struct {
+	stmtCache   int
 	syncWrites  bool
 	readConns   int
 	busyTimeout int
@@ -39,6 +40,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 // power loss, at the price of an fsync per commit.
 func SyncWrites(on bool) Option { return optionFunc(func(c *config) { c.syncWrites = on }) }
 
+// StmtCacheSize sets how many prepared statements each connection keeps
+// by text (default DefaultStmtCacheSize; 0 keeps none). See stmtcache.go.
+func StmtCacheSize(n int) Option { return optionFunc(func(c *config) { c.stmtCache = max(n, 0) }) }
+
 // ReadConns sets the size of the read pool (default: 2 × GOMAXPROCS).
 func ReadConns(n int) Option { return optionFunc(func(c *config) { c.readConns = n }) }
 
@@ -46,7 +51,7 @@ func ReadConns(n int) Option { return optionFunc(func(c *config) { c.readConns =
 // DB with a single-connection write pool and a read pool. The caller runs
 // migrations (DB.Migrate) and closes the DB.
 func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
-	cfg := config{readConns: 2 * runtime.GOMAXPROCS(0), busyTimeout: 10000}
+	cfg := config{readConns: 2 * runtime.GOMAXPROCS(0), busyTimeout: 10000, stmtCache: DefaultStmtCacheSize}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
@@ -71,7 +76,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
 		wq[k] = append([]string(nil), v...)
 	}
 	wq.Set("_txlock", "immediate")
-	write, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	write, err := cfg.open("file:" + path + "?" + wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -88,7 +93,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
 		rq[k] = append([]string(nil), v...)
 	}
 	rq.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	read, err := cfg.open("file:" + path + "?" + rq.Encode())
 	if err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -98,4 +103,17 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
 	read.SetConnMaxIdleTime(0)
 	read.SetConnMaxLifetime(0)
 	return sqldb.New(write, read, sqldb.SQLite), nil
+}
+
+// open returns a pool of connections to dsn, each with a statement cache
+// of cfg.stmtCache statements (none when 0).
+func (cfg config) open(dsn string) (*sql.DB, error) {
+	base, err := msqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.stmtCache == 0 {
+		return sql.OpenDB(base), nil
+	}
+	return sql.OpenDB(cachingConnector{base: base, size: cfg.stmtCache}), nil
 }
