@@ -163,7 +163,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	defer r.running.Store(false)
 	var lead *sqldb.SessionLock
 	if r.db.Dialect == sqldb.Postgres {
-		lead = sqldb.NewSessionLock(r.db.Write, r.cfg.lockKey)
+		lead = r.db.SessionLock(r.cfg.lockKey)
 		defer func() {
 			r.leader.Store(false) // before the lock goes: never two leaders
 			lead.Release()

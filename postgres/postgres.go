@@ -72,5 +72,10 @@ func Open(ctx context.Context, url, schema string, opts ...Option) (*sqldb.DB, e
 	}
 	out := sqldb.New(db, db, sqldb.Postgres)
 	out.Schema = schema
+	// Session locks (leader election of relays and projection runners)
+	// hold a connection each for as long as they lead: on a pool of their
+	// own, unbounded (one per lock), never on the work pool.
+	out.Locks = stdlib.OpenDB(*pcfg)
+	out.Locks.SetMaxIdleConns(2)
 	return out, nil
 }

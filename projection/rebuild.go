@@ -142,7 +142,7 @@ func (r *Runner) Rebuild(ctx context.Context, opts ...RebuildOption) (RebuildRes
 		return RebuildResult{}, fmt.Errorf("%w: rebuild options", ErrInvalid)
 	}
 	if r.db.Dialect == sqldb.Postgres {
-		lock := sqldb.NewSessionLock(r.db.Write, lockKey(r.db, "rebuild", name))
+		lock := r.db.SessionLock(lockKey(r.db, "rebuild", name))
 		ok, err := lock.Ensure(ctx)
 		if err != nil {
 			return RebuildResult{}, err

@@ -95,7 +95,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	if r.db.Dialect == sqldb.Postgres {
-		lock := sqldb.NewSessionLock(r.db.Write, lockKey(r.db, "run", r.p.Name()))
+		lock := r.db.SessionLock(lockKey(r.db, "run", r.p.Name()))
 		defer lock.Release()
 		for {
 			ok, err := lock.Ensure(ctx)

@@ -44,6 +44,11 @@ type DB struct {
 	Write *sql.DB
 	// Read is the pool for queries outside transactions. It may equal Write.
 	Read *sql.DB
+	// Locks is the pool session locks (SessionLock) hold their connections
+	// on, apart from Write and Read so that a bounded work pool can never
+	// be filled by lock holders waiting for a connection to work with (nil:
+	// Write). The PostgreSQL adapter sets it.
+	Locks *sql.DB
 	// Dialect tells which SQL flavour to speak.
 	Dialect Dialect
 	// Schema is the PostgreSQL schema (empty for SQLite).
@@ -74,6 +79,9 @@ func (db *DB) Close() error {
 	err := db.Write.Close()
 	if db.Read != db.Write {
 		err = errors.Join(err, db.Read.Close())
+	}
+	if db.Locks != nil && db.Locks != db.Write {
+		err = errors.Join(err, db.Locks.Close())
 	}
 	return err
 }

@@ -23,8 +23,22 @@ type SessionLock struct {
 }
 
 // NewSessionLock returns an unheld lock on key over db's connections.
+// Prefer DB.SessionLock, which keeps lock connections out of the work pool.
 func NewSessionLock(db *sql.DB, key int64) *SessionLock {
 	return &SessionLock{db: db, key: key}
+}
+
+// SessionLock returns an unheld session lock on key whose connection comes
+// from db.Locks (db.Write when nil). Holding one never takes a connection
+// the holder then needs for its work: with every lock on the work pool, a
+// pool of N connections and N runners that each took their lock first
+// waited for a free connection forever (TestServeMultiProcess hung so).
+func (db *DB) SessionLock(key int64) *SessionLock {
+	pool := db.Locks
+	if pool == nil {
+		pool = db.Write
+	}
+	return NewSessionLock(pool, key)
 }
 
 // Ensure reports whether this holder has the lock, taking it if it is free.

@@ -186,7 +186,7 @@ func (c ServeConfig) runsHTTP() bool {
 
 func newServeCmd() *cobra.Command {
 	cfg := DefaultServeConfig()
-	var brokers string
+	var brokers, pprofAddr string
 	services := strings.Join(cfg.Services, ",")
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -237,10 +237,16 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 				return fmt.Errorf("serve: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)).With("instance", cfg.InstanceID)
+			stopPprof, err := startPprof(pprofAddr, log)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			defer stopPprof()
 			return runServe(cmd.Context(), cfg, log)
 		},
 	}
 	f := cmd.Flags()
+	addPprofFlag(f, &pprofAddr)
 	f.StringVar(&services, "services", services, "comma-separated services to run: "+strings.Join(serviceNames, ","))
 	f.StringVar(&brokers, "brokers", "", "comma-separated seed brokers, host:port (required)")
 	f.StringVar(&cfg.Kafka.SASL.Mechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")

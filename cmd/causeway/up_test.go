@@ -128,7 +128,7 @@ func call(t *testing.T, method, url, body string, header map[string]string, v an
 	for k, val := range header {
 		req.Header.Set(k, val)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := testHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,3 +332,7 @@ func TestUpRejectsBadFlags(t *testing.T) {
 		t.Fatalf("got %v, want a --saga error", err)
 	}
 }
+
+// testHTTP is the tests' HTTP client: a server that stops answering fails
+// the test within a minute instead of hanging it until the suite's timeout.
+var testHTTP = &http.Client{Timeout: time.Minute}
