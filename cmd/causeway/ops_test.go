@@ -228,6 +228,12 @@ func metricsProblems(t *testing.T, base string, groups []string) []string {
 	positive(`causeway_outbox_published_total\{service="order",topic="orders"\}`)
 	positive(`causeway_kafka_produced_records_total\{topic="orders"\}`)
 	positive(`causeway_consumer_events_dead_lettered_total\{group="payment-service"\}`)
+	// Settled: no early saga event is left waiting.
+	if m := regexp.MustCompile(`(?m)^causeway_order_saga_early_events (\S+)$`).FindStringSubmatch(body); m == nil {
+		problems = append(problems, "no series causeway_order_saga_early_events")
+	} else if m[1] != "0" {
+		problems = append(problems, "causeway_order_saga_early_events = "+m[1]+", want 0 once settled")
+	}
 	for _, g := range groups {
 		if !regexp.MustCompile(`(?m)^causeway_consumer_lag_records\{group="` + g + `",`).MatchString(body) {
 			problems = append(problems, "no lag gauge of group "+g)

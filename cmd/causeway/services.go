@@ -340,6 +340,11 @@ func (m *monitoring) watch(p *platform, ccfg kafka.ClientConfig, instance string
 		metrics.LagLogger(log.With("component", "metrics"))); err != nil {
 		return err
 	}
+	if p.orders != nil {
+		if err := m.watchEarly(p.orders); err != nil {
+			return err
+		}
+	}
 	if p.orders != nil && p.orders.Orchestrator() != nil {
 		sm, err := metrics.NewSagaMetrics(m.reg)
 		if err != nil {
@@ -354,6 +359,41 @@ func (m *monitoring) watch(p *platform, ccfg kafka.ClientConfig, instance string
 			}
 			return out, err
 		})
+	}
+	return nil
+}
+
+// watchEarly exports the order service's early saga events (events kept
+// until the step they follow is handled, ordersvc early.go): how many wait
+// and the age of the oldest. A count that stays up means a predecessor
+// was lost or dead-lettered.
+func (m *monitoring) watchEarly(svc *ordersvc.Service) error {
+	stats := func() (int, time.Time) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, oldest, err := svc.EarlyStats(ctx)
+		if err != nil {
+			return 0, time.Time{}
+		}
+		return n, oldest
+	}
+	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "causeway_order_saga_early_events",
+		Help: "Saga events the order service keeps until the step they follow is handled (choreography).",
+	}, func() float64 { n, _ := stats(); return float64(n) })
+	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "causeway_order_saga_early_oldest_age_seconds",
+		Help: "Age of the oldest early saga event the order service keeps (0 when none).",
+	}, func() float64 {
+		if _, oldest := stats(); !oldest.IsZero() {
+			return time.Since(oldest).Seconds()
+		}
+		return 0
+	})
+	for _, c := range []prometheus.Collector{waiting, age} {
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("metrics: early saga events: %w", err)
+		}
 	}
 	return nil
 }
