@@ -18,7 +18,22 @@ const (
 	sqliteStreamVersion = `SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1`
 	// sqliteLastPosition returns the last position: one seek in the rowid.
 	sqliteLastPosition = `SELECT COALESCE(MAX(position), 0) FROM events`
+
+	// The correlation index (migration 3; see the package doc).
+	sqliteCorrIndexed    = `SELECT position FROM event_correlations_indexed WHERE id = 1`
+	sqliteCorrIndex      = `INSERT OR IGNORE INTO event_correlations (correlation_id, position) SELECT correlation_id, position FROM events WHERE position > $1 AND position <= $2`
+	sqliteCorrSetIndexed = `UPDATE event_correlations_indexed SET position = $1 WHERE id = 1`
+	// sqliteReadCorr reads the index up to the indexed position and scans
+	// the log after it, in one statement (one snapshot).
+	sqliteReadCorr = `SELECT ` + selectColumns + ` FROM events WHERE position IN (SELECT position FROM event_correlations ` +
+		`WHERE correlation_id = $1 AND position <= (SELECT position FROM event_correlations_indexed WHERE id = 1)) ` +
+		`UNION ALL SELECT ` + selectColumns + ` FROM events WHERE position > (SELECT position FROM event_correlations_indexed WHERE id = 1) ` +
+		`AND correlation_id = $1 ORDER BY position`
 )
+
+// corrIndexLag is how many events an append lets the correlation index
+// fall behind before it indexes them (the tail ReadCorrelation scans).
+const corrIndexLag = 256
 
 // appendSQLite appends b on SQLite inside tx. Up to rowsPerInsert events
 // are one statement (stmtCache.appendSQLite); larger appends read the
@@ -48,6 +63,9 @@ func (s *Store) appendSQLite(ctx context.Context, tx *sqldb.Tx, b *batch, o even
 	// The outbox rows come last: a conflict or an exact repeat writes none.
 	if err := s.enqueue(ctx, tx, b, o); err != nil {
 		return eventstore.AppendResult{}, err
+	}
+	if err := s.indexCorrelations(ctx, tx, res.LastPosition); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("sqlstore: append to %q: %w", b.stream, err)
 	}
 	return eventstore.AppendResult{Version: expected + n, FirstPosition: res.FirstPosition, LastPosition: res.LastPosition}, nil
 }
@@ -130,6 +148,37 @@ func (s *Store) insertChunksSQLite(ctx context.Context, tx *sqldb.Tx, b *batch, 
 		}
 	}
 	return eventstore.AppendResult{FirstPosition: last + 1, LastPosition: last + int64(len(b.rows))}, true, nil
+}
+
+// indexCorrelations brings the correlation index up to last, the
+// position just appended in tx, once it is corrIndexLag events behind: one
+// INSERT … SELECT of the (correlation, position) pairs after the indexed
+// position, and the new indexed position, in tx — so the index commits
+// (or rolls back) with the events it covers. s.corrHint, the indexed
+// position as this Store last saw it, spares the other appends the read of
+// event_correlations_indexed; it is only a hint (a rolled-back
+// transaction, another Store on the same file): the indexed position is
+// always read in tx before indexing, and re-read when last is below the
+// hint (positions were given back by a rollback after an indexing).
+func (s *Store) indexCorrelations(ctx context.Context, tx *sqldb.Tx, last int64) error {
+	if d := last - s.corrHint.Load(); d >= 0 && d < corrIndexLag {
+		return nil
+	}
+	var from int64
+	if err := s.txStmt(ctx, tx, sqliteCorrIndexed).QueryRowContext(ctx).Scan(&from); err != nil {
+		return fmt.Errorf("read indexed correlation position: %w", err)
+	}
+	if last-from >= corrIndexLag {
+		if _, err := s.txStmt(ctx, tx, sqliteCorrIndex).ExecContext(ctx, from, last); err != nil {
+			return fmt.Errorf("index correlations: %w", err)
+		}
+		if _, err := s.txStmt(ctx, tx, sqliteCorrSetIndexed).ExecContext(ctx, last); err != nil {
+			return fmt.Errorf("index correlations: %w", err)
+		}
+		from = last
+	}
+	s.corrHint.Store(from)
+	return nil
 }
 
 func (s *Store) sqliteStreamVersion(ctx context.Context, tx *sqldb.Tx, b *batch) (int64, error) {

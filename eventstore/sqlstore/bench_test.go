@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"syscall"
@@ -99,44 +100,95 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkRawInsert: one op is one transaction of N plain single-row
-// INSERTs of the same rows into raw_events, the baseline for Append: the
-// strongest honest raw loop — same DB handle (on SQLite the single-writer
-// pool with IMMEDIATE transactions), a statement prepared once, one
-// transaction per op.
+// rawInserter is the raw-insert baseline on one database: one op is one
+// transaction of N plain single-row INSERTs of the same rows into
+// raw_events — the strongest honest raw loop: same DB handle (on SQLite the
+// single-writer pool with IMMEDIATE transactions), a statement prepared
+// once, one transaction per op.
+type rawInserter struct {
+	db *sqldb.DB
+	st *sql.Stmt
+}
+
+func newRawInserter(b *testing.B, open func(testing.TB, ...[]sqldb.Migration) *sqldb.DB) *rawInserter {
+	db := open(b, rawMigrations)
+	st, err := db.Write.PrepareContext(context.Background(), rawInsert)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	return &rawInserter{db: db, st: st}
+}
+
+func (r *rawInserter) op(ctx context.Context, stream string, evs []event.Envelope) error {
+	return r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		rec := time.Now().UnixMicro()
+		ins := tx.StmtContext(ctx, r.st)
+		for v, e := range evs {
+			if _, err := ins.ExecContext(ctx, stream, int64(v+1), e.EventID, e.EventType, e.Version,
+				e.Timestamp.UnixMicro(), string(e.Data), e.Metadata.CorrelationID, e.Metadata.CausationID,
+				e.Metadata.Source, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkRawInsert: the baseline for Append (rawInserter), one op per
+// transaction of N events.
 func BenchmarkRawInsert(b *testing.B) {
 	for _, d := range benchDBs {
 		for _, n := range []int{1, 7} {
 			b.Run(fmt.Sprintf("%s/events=%d", d.name, n), func(b *testing.B) {
-				db := d.open(b, rawMigrations)
+				raw := newRawInserter(b, d.open)
 				ctx := context.Background()
-				st, err := db.Write.PrepareContext(ctx, rawInsert)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer st.Close()
 				md := event.StartFlow("bench")
 				report := startRate(b, n)
 				for i := 0; b.Loop(); i++ {
-					stream := fmt.Sprintf("order-%d", i)
-					evs := benchEvents(n, md)
-					err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-						rec := time.Now().UnixMicro()
-						ins := tx.StmtContext(ctx, st)
-						for v, e := range evs {
-							if _, err := ins.ExecContext(ctx, stream, int64(v+1), e.EventID, e.EventType, e.Version,
-								e.Timestamp.UnixMicro(), string(e.Data), e.Metadata.CorrelationID, e.Metadata.CausationID,
-								e.Metadata.Source, rec); err != nil {
-								return err
-							}
-						}
-						return nil
-					})
-					if err != nil {
+					if err := raw.op(ctx, fmt.Sprintf("order-%d", i), benchEvents(n, md)); err != nil {
 						b.Fatal(err)
 					}
 				}
 				report()
+			})
+		}
+	}
+}
+
+// BenchmarkAppendVsRawInsert alternates one Append op and one raw op (to
+// separate databases of the same kind and settings) in one loop, so both
+// see the same load at the same moments: on a shared machine its
+// append/raw is the ratio to trust. Each side's events/s is over the time
+// spent in that side's ops.
+func BenchmarkAppendVsRawInsert(b *testing.B) {
+	for _, d := range benchDBs {
+		for _, n := range []int{1, 7} {
+			b.Run(fmt.Sprintf("%s/events=%d", d.name, n), func(b *testing.B) {
+				s := sqlstore.New(d.open(b, sqlstore.Migrations()))
+				b.Cleanup(func() { _ = s.Close() })
+				raw := newRawInserter(b, d.open)
+				ctx := context.Background()
+				md := event.StartFlow("bench")
+				var appendTime, rawTime time.Duration
+				for i := 0; b.Loop(); i++ {
+					stream := fmt.Sprintf("order-%d", i)
+					evs, rawEvs := benchEvents(n, md), benchEvents(n, md)
+					t0 := time.Now()
+					if _, err := s.Append(ctx, stream, eventstore.NoStream, evs); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					if err := raw.op(ctx, stream, rawEvs); err != nil {
+						b.Fatal(err)
+					}
+					appendTime += t1.Sub(t0)
+					rawTime += time.Since(t1)
+				}
+				events := float64(b.N * n)
+				b.ReportMetric(events/appendTime.Seconds(), "append-events/s")
+				b.ReportMetric(events/rawTime.Seconds(), "raw-events/s")
+				b.ReportMetric(rawTime.Seconds()/appendTime.Seconds(), "append/raw")
 			})
 		}
 	}

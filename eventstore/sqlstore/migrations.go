@@ -34,5 +34,10 @@ func Migrations() []sqldb.Migration {
 		Version:   2,
 		SQLite:    mustSQL("0002_eventstore.sqlite.sql"),
 		Postgres:  mustSQL("0002_eventstore.postgres.sql"),
+	}, {
+		Component: Component,
+		Version:   3,
+		SQLite:    mustSQL("0003_eventstore.sqlite.sql"),
+		Postgres:  mustSQL("0003_eventstore.postgres.sql"),
 	}}
 }

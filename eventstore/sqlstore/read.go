@@ -59,7 +59,11 @@ func (s *Store) ReadCorrelation(ctx context.Context, correlationID string) ([]ev
 	if correlationID == "" {
 		return nil, fmt.Errorf("%w: empty correlation id", eventstore.ErrInvalid)
 	}
-	recs, err := s.query(ctx, s.db.Read, sqlReadCorr, correlationID)
+	query := sqlReadCorr
+	if s.db.Dialect == sqldb.SQLite {
+		query = sqliteReadCorr
+	}
+	recs, err := s.query(ctx, s.db.Read, query, correlationID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: read correlation %q: %w", correlationID, err)
 	}

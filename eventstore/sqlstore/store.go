@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/causeway-dev/causeway/event"
@@ -29,6 +30,9 @@ type Store struct {
 	now   func() time.Time
 	stmts stmtCache
 	prep  prepared
+	// corrHint is the correlation index's indexed position as last seen
+	// (SQLite; see indexCorrelations).
+	corrHint atomic.Int64
 }
 
 // Option configures New.
