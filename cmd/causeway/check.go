@@ -15,6 +15,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/catalog"
 	"github.com/causeway-dev/causeway/internal/check"
 	"github.com/causeway-dev/causeway/internal/loadgen"
+	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/sqldb"
 	"github.com/causeway-dev/causeway/sqlite"
@@ -55,6 +56,9 @@ invariant and the details of each failure:
                        shipped; captures refunded in full when cancelled; a
                        shipment and a held reservation exactly when shipped;
                        no ledger, shipping or inventory row without an order
+  projections-rebuild  every table of the read service's projections equals
+                       a rebuild from the start of the topics, row for row
+                       (with --brokers; SKIP otherwise)
   outbox-drained       every service database's outbox is empty
   dlq-expected         the dead-letter topics hold --expect-dlq letters
                        (read only with --brokers; SKIP otherwise)
@@ -125,6 +129,22 @@ fails.`,
 				case <-time.After(250 * time.Millisecond):
 				}
 			}
+			// Projections equal a rebuild: once, after the others settled
+			// (a rebuild from the topics is too costly to repeat per poll).
+			switch {
+			case len(brokers) == 0:
+				rep.Add(check.SkipProjections("needs --brokers (the rebuild reads the topics)"))
+			case dbs.Read == nil:
+				rep.Add(check.SkipProjections("no read service database"))
+			default:
+				r, err := checkProjections(ctx, dbs, brokers)
+				if err != nil {
+					// Asked for and not done (topics unreachable, …): a failure.
+					r = check.Result{Name: check.ProjectionsRebuild, Status: check.Fail,
+						Summary: "could not compare the read model with a rebuild", Failures: 1, Details: []string{err.Error()}}
+				}
+				rep.Add(r)
+			}
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -173,6 +193,14 @@ func openCheckDBs(ctx context.Context, dataDir, pgURL string) (check.DBs, func()
 		return sqlite.Open(ctx, p, sqlite.ReadConns(2))
 	}
 	dbs := check.DBs{Outboxes: map[string]*sqldb.DB{}}
+	if pgURL != "" || fileExists(filepath.Join(dataDir, readServiceName+".db")) {
+		db, err := open(readServiceName)
+		if err != nil {
+			return dbs, nil, err
+		}
+		opened = append(opened, db)
+		dbs.Read = db
+	}
 	for _, name := range serviceNames {
 		db, err := open(name)
 		if err != nil {
@@ -196,6 +224,25 @@ func openCheckDBs(ctx context.Context, dataDir, pgURL string) (check.DBs, func()
 		}
 	}
 	return dbs, closeAll, nil
+}
+
+// checkProjections compares the read model with a rebuild from the topics
+// of brokers, in a scratch directory removed afterwards.
+func checkProjections(ctx context.Context, dbs check.DBs, brokers []string) (check.Result, error) {
+	kopts, err := kafka.ClientConfig{Brokers: brokers, ClientID: "causeway-check"}.Opts()
+	if err != nil {
+		return check.Result{}, fmt.Errorf("check: %w", err)
+	}
+	codec, err := schema.NewCodec()
+	if err != nil {
+		return check.Result{}, err
+	}
+	scratch, err := os.MkdirTemp("", "causeway-check-*")
+	if err != nil {
+		return check.Result{}, fmt.Errorf("check: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	return check.CheckProjections(ctx, dbs.Read, codec, kopts, scratch)
 }
 
 func fileExists(p string) bool {

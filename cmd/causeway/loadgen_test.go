@@ -101,6 +101,33 @@ func TestLoadgenThenCheck(t *testing.T) {
 	if r, _ := live.Result(check.DLQExpected); r.Status != check.Pass {
 		t.Errorf("dlq: %+v, want PASS", r)
 	}
+	if r, _ := live.Result(check.ProjectionsRebuild); r.Status != check.Pass || !strings.Contains(r.Summary, "4 projections") {
+		t.Errorf("projections: %+v, want PASS over the 4 projections", r)
+	}
+	// A read model that differs from its rebuild fails projections-rebuild
+	// (and nothing else): one order's status changed behind the runner's back.
+	readDB, err := sqlite.Open(context.Background(), filepath.Join(dir, "read.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := readDB.Write.ExecContext(context.Background(), `UPDATE order_views SET status = 'placed' WHERE order_id = $1`, orders[0].OrderID); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("corrupt order_views: %d rows", n)
+	}
+	_ = readDB.Close()
+	bad, err := checkReport(t, "--data-dir", dir, "--brokers", up.rt.KafkaAddr)
+	if err == nil || bad.OK {
+		t.Errorf("check passed with a corrupted read model")
+	}
+	for _, r := range bad.Results {
+		if (r.Status == check.Fail) != (r.Name == check.ProjectionsRebuild) {
+			t.Errorf("corrupted read model: %s is %s: %v", r.Name, r.Status, r.Details)
+		}
+		if r.Name == check.ProjectionsRebuild && (len(r.Details) == 0 || !strings.Contains(r.Details[0], "order_views")) {
+			t.Errorf("projections-rebuild details %q: want the order_views difference", r.Details)
+		}
+	}
 	if err := up.stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -109,6 +109,9 @@ func (r *Report) WriteText(w io.Writer) error {
 type DBs struct {
 	Order, Payment, Inventory, Shipping *sqldb.DB
 	Outboxes                            map[string]*sqldb.DB
+	// Read is the read service's database, for CheckProjections (nil when
+	// there is none); Run does not use it.
+	Read *sqldb.DB
 }
 
 // DLQCounter returns the number of dead letters and a short description
