@@ -12,8 +12,9 @@
 #      closed loop (--max) for the orders/s, open loop at 1,000 orders/s for
 #      the p99 place → terminal, on (a) causeway up (SQLite NORMAL),
 #      (b) causeway up --sync-writes, (c) causeway broker + causeway serve
-#      --postgres. causeway check runs after every run and must PASS (the
-#      script fails otherwise).
+#      --postgres. causeway check runs after every run and must PASS: the
+#      script goes on to the other runs and the report (which shows the
+#      FAIL), then exits non-zero.
 #
 # A throwaway PostgreSQL cluster is started with fsync ON (durability as in
 # production) for the PostgreSQL sides. Raw outputs go to
@@ -25,7 +26,7 @@
 # Knobs (environment): BENCH_MAX_DURATION (20s; BENCH_PG_MAX_DURATION, 10s,
 # on PostgreSQL), BENCH_MAX_CONCURRENCY (64), BENCH_RATE (1000),
 # BENCH_RATE_DURATION (10s, capped at what the platform completed in 60 s
-# of its max run, at least 2s), BENCH_E2E (embedded
+# of its max run, at least 1s), BENCH_E2E (embedded
 # syncwrites postgres: the platforms to run end to end), BENCH_MICRO (1; 0
 # skips the go test benchmarks), BENCH_NO_DOC (1: leave BENCHMARKS.md alone).
 set -euo pipefail
@@ -46,6 +47,7 @@ micro=${BENCH_MICRO:-1}
 work=$(mktemp -d /tmp/causeway-bench.XXXXXX)
 pgdir=$(mktemp -d /tmp/causeway-bench-pg.XXXXXX) # its own: pg.sh gives it to the postgres user
 pids=()
+failed=() # runs whose loadgen or check failed: the script fails at the end, after the report
 cleanup() {
   for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -132,13 +134,13 @@ e2erun() {
     ;;
   rate)
     # Offer the rate for BENCH_RATE_DURATION, but never more orders than
-    # the platform completed in ~60 s of its max run (at least 2 s): a
+    # the platform completed in ~60 s of its max run (at least 1 s): a
     # platform far below the rate would otherwise take many minutes to
     # drain the backlog before check can pass.
     local done_rate rd
     done_rate=$(sed -n 's/.*"completedRate": *\([0-9.e+-]*\).*/\1/p' "$res/$plat-max.loadgen.json" 2>/dev/null | head -1)
     rd=$(awk -v d="${rate_duration%s}" -v c="${done_rate:-0}" -v r="$rate" \
-      'BEGIN { x = c * 60 / r; if (c == 0 || x > d) x = d; if (x < 2) x = 2; printf "%.0fs", x }')
+      'BEGIN { x = c * 60 / r; if (c == 0 || x > d) x = d; if (x < 1) x = 1; printf "%.0fs", x }')
     load_args=(--rate "$rate" --duration "$rd")
     ;;
   esac
@@ -151,13 +153,13 @@ e2erun() {
     pids+=("$up_pid")
     local i
     for ((i = 0; i < 600; i++)); do [ -s "$d/causeway.json" ] && break; sleep 0.1; done
-    http=$(sed -n 's/.*"httpAddr": *"\([^"]*\)".*/\1/p' "$d/causeway.json")
-    kafka=$(sed -n 's/.*"kafkaAddr": *"\([^"]*\)".*/\1/p' "$d/causeway.json")
+    http=$(sed -n 's/.*"httpAddr": *"\([^"]*\)".*/\1/p' "$d/causeway.json" 2>/dev/null || true)
+    kafka=$(sed -n 's/.*"kafkaAddr": *"\([^"]*\)".*/\1/p' "$d/causeway.json" 2>/dev/null || true)
     check_args=(--data-dir "$d")
     ;;
   postgres)
     local db="bench_${mode}" kport hport url
-    psql -q "$pgurl" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    psql -q "$pgurl" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
     url=${pgurl/\/postgres\?/\/$db?}
     kport=$(freeport)
     hport=$(freeport)
@@ -177,13 +179,19 @@ e2erun() {
   if [ -z "${http:-}" ] || ! waitready "http://$http" 120 "$up_pid"; then
     log "$run: the platform did not become ready; its log:"
     tail -30 "$res/$run.platform.log" >&2
-    exit 1
+    failed+=("$run: not ready")
+    stopproc "$up_pid"
+    [ -n "$broker_pid" ] && stopproc "$broker_pid"
+    return 0
   fi
   log "$run: loadgen ${load_args[*]} against $http ($(loadavg))"
   echo "load-start: $(loadavg)" >"$res/$run.load.txt"
-  "$cw" loadgen --target "http://$http" --brokers "$kafka" --orders-out "$d/orders.jsonl" "${load_args[@]}" \
-    --drain 300s --progress plain -o json >"$res/$run.loadgen.json" 2>"$res/$run.progress.log" ||
-    { log "$run: loadgen failed"; tail -5 "$res/$run.progress.log" >&2; exit 1; }
+  if ! "$cw" loadgen --target "http://$http" --brokers "$kafka" --orders-out "$d/orders.jsonl" "${load_args[@]}" \
+    --drain 240s --progress plain -o json >"$res/$run.loadgen.json" 2>"$res/$run.progress.log"; then
+    log "$run: loadgen FAILED"
+    tail -5 "$res/$run.progress.log" >&2
+    failed+=("$run: loadgen")
+  fi
   echo "load-end: $(loadavg)" >>"$res/$run.load.txt"
   tail -1 "$res/$run.progress.log" >&2
   log "$run: causeway check"
@@ -191,7 +199,7 @@ e2erun() {
     >"$res/$run.check.json" 2>"$res/$run.check.err"; then
     log "$run: causeway check FAILED:"
     cat "$res/$run.check.json" "$res/$run.check.err" >&2
-    exit 1
+    failed+=("$run: check")
   fi
   stopproc "$up_pid"
   [ -n "$broker_pid" ] && stopproc "$broker_pid"
@@ -211,3 +219,7 @@ doc=()
 [ "${BENCH_NO_DOC:-}" = 1 ] || doc=(-doc "$root/BENCHMARKS.md")
 (cd bench && go run ./benchreport -results "$res" "${doc[@]}") | tee "$res/report.md"
 log "results in ${res#"$root"/}"
+if [ ${#failed[@]} -gt 0 ]; then
+  log "FAILED: ${failed[*]}"
+  exit 1
+fi
