@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type config struct {
@@ -17,6 +18,7 @@ type config struct {
 	middleware      []Middleware
 	shutdownTimeout time.Duration
 	maxPending      int
+	tracer          trace.TracerProvider
 }
 
 // Opt configures a Runner.
@@ -73,3 +75,12 @@ func WithShutdownTimeout(d time.Duration) Opt {
 // some of its keys wait for a retry; above it the partition stops taking
 // new records until the backlog shrinks (default 10 × batch max × lanes).
 func WithMaxPending(n int) Opt { return optFunc(func(c *config) { c.maxPending = n }) }
+
+// WithTracerProvider makes the runner start a consumer span per handled
+// record ("process TOPIC"), a child of the record's W3C traceparent
+// header, and hand the handler the span's context (so the events it writes
+// to an outbox continue the trace). nil or a noop provider, the default,
+// turns tracing off: no span, no header parsing.
+func WithTracerProvider(tp trace.TracerProvider) Opt {
+	return optFunc(func(c *config) { c.tracer = tp })
+}

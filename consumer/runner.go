@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/tracing"
 )
 
 // Runner consumes topics as one consumer group and hands each record to a
@@ -110,8 +111,14 @@ func New(db *sqldb.DB, dec Decoder, group string, topics []string, h Handler, op
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	mws := append([]Middleware{Recover(), Dedup(group)}, cfg.middleware...)
-	fast := append([]Middleware{Recover()}, cfg.middleware...)
+	mws := []Middleware{Recover(), Dedup(group)}
+	fast := []Middleware{Recover()}
+	if tr := tracing.Tracer(cfg.tracer, tracerName); tr != nil {
+		mws = append(mws, traceHandler(tr, group))
+		fast = append(fast, traceHandler(tr, group))
+	}
+	mws = append(mws, cfg.middleware...)
+	fast = append(fast, cfg.middleware...)
 	var subs chan *submission
 	decoders := runtime.GOMAXPROCS(0)
 	if db.Dialect == sqldb.SQLite {

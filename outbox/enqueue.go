@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/tracing"
 )
 
 // NotifyChannel is the sqldb notification name Enqueue signals on commit, so
@@ -33,9 +35,17 @@ const rowsPerInsert = 500
 // key (no ordering guarantee) and a nil Value as a null value (a
 // tombstone). Every message is checked before anything is
 // written; an invalid one fails the whole call with ErrInvalidMessage.
+//
+// A message without a traceparent header gets the one of the span context
+// in ctx, when there is one (tracing is on and ctx is a request's or a
+// consumer handler's): the relay's producer span continues that trace
+// (see WithTracerProvider). A traceparent the message has is kept.
 func Enqueue(ctx context.Context, tx *sqldb.Tx, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
+	}
+	if tp, ok := tracing.Traceparent(ctx); ok {
+		msgs = withTraceparent(msgs, tp)
 	}
 	var problems []error
 	for i, m := range msgs {
@@ -56,6 +66,25 @@ func Enqueue(ctx context.Context, tx *sqldb.Tx, msgs ...Message) error {
 	db := tx.DB()
 	tx.OnCommit(func() { db.Notify(NotifyChannel) })
 	return nil
+}
+
+// withTraceparent returns msgs with a traceparent header tp on those that
+// have none, copying what it changes (the caller's slices are not touched).
+func withTraceparent(msgs []Message, tp string) []Message {
+	var out []Message
+	for i, m := range msgs {
+		if slices.ContainsFunc(m.Headers, func(h Header) bool { return h.Key == tracing.HeaderTraceparent }) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(msgs)
+		}
+		out[i].Headers = append(slices.Clip(m.Headers), Header{Key: tracing.HeaderTraceparent, Value: tp})
+	}
+	if out == nil {
+		return msgs
+	}
+	return out
 }
 
 func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults of the Relay's options.
@@ -25,6 +27,7 @@ type config struct {
 	lockRetry  time.Duration
 	lockKey    int64
 	hasLockKey bool
+	tracer     trace.TracerProvider
 	// afterAck runs after the broker acknowledged a batch and before the
 	// acknowledged rows are deleted; tests use it to simulate a crash there.
 	afterAck func(ctx context.Context, ids []int64) error

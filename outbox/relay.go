@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/tracing"
 )
 
 // ErrRunning is returned by Run when the relay is already running.
@@ -66,6 +68,7 @@ type Relay struct {
 	cfg    config
 	log    *slog.Logger
 	obs    Observer
+	tracer trace.Tracer // nil: tracing off
 
 	running   atomic.Bool
 	leader    atomic.Bool
@@ -121,6 +124,7 @@ func NewRelay(db *sqldb.DB, client *kgo.Client, opts ...Option) *Relay {
 	}
 	r := &Relay{db: db, client: client, cfg: cfg, log: log.With("component", "outbox-relay")}
 	r.obs = cfg.observer
+	r.tracer = tracing.Tracer(cfg.tracer, tracerName)
 	return r
 }
 
@@ -286,7 +290,15 @@ func (r *Relay) produce(ctx context.Context, rows []row) *batch {
 			continue
 		}
 		b.wg.Add(1)
-		r.client.Produce(ctx, toRecord(&rows[i].Message), func(_ *kgo.Record, err error) {
+		rec := toRecord(&rows[i].Message)
+		var span trace.Span
+		if r.tracer != nil {
+			span = startSend(r.tracer, &rows[i].Message, rec)
+		}
+		r.client.Produce(ctx, rec, func(rec *kgo.Record, err error) {
+			if span != nil {
+				endSend(span, rec, err)
+			}
 			b.results[i] = err
 			b.ackedAt[i] = time.Now()
 			b.wg.Done()

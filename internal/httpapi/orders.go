@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/internal/order"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
@@ -47,6 +50,8 @@ func (s *Server) placeOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	spanAttributes(r, attribute.String("causeway.order.id", res.OrderID),
+		semconv.MessagingMessageConversationID(res.CorrelationID))
 	w.Header().Set("Location", "/v1/orders/"+url.PathEscape(res.OrderID))
 	if res.Replayed {
 		w.Header().Set(HeaderIdempotentReplayed, "true")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/internal/analytics"
 	"github.com/causeway-dev/causeway/internal/catalog"
@@ -66,6 +68,8 @@ type Server struct {
 	extra     []route                                              // WithRoute
 	dlq       DeadLetters                                          // WithDLQ
 	readModel ReadModel                                            // WithReadModel
+
+	tracer trace.Tracer // WithTracerProvider; nil: tracing off
 
 	tokens  *TokenSet         // nil: auth off
 	authSet bool              // WithAuth or WithoutAuth was given
@@ -165,8 +169,17 @@ func (s *Server) Routes() map[string]Access { return maps.Clone(s.access) }
 // (405) as problem+json, then refuses URIs over MaxURIBytes (414), checks
 // the route's access (401, 403; see WithAuth), refuses path segments over
 // MaxSegmentBytes (404: no id is that long), and runs the handler, turning
-// a panic into a problem+json 500.
+// a panic into a problem+json 500. With WithTracerProvider the request is
+// served inside a server span.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.tracer != nil {
+		s.serveTraced(w, r)
+		return
+	}
+	s.serve(w, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	tw := &trackingWriter{ResponseWriter: w}
 	defer func() {
 		v := recover()
@@ -232,14 +245,26 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// trackingWriter remembers whether the response was started.
+// trackingWriter remembers whether the response was started, and its
+// status code.
 type trackingWriter struct {
 	http.ResponseWriter
 	wrote bool
+	code  int
 }
 
-func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+func (t *trackingWriter) WriteHeader(code int) {
+	if !t.wrote {
+		t.code = code
+	}
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
 func (t *trackingWriter) Write(b []byte) (int, error) {
+	if !t.wrote {
+		t.code = http.StatusOK
+	}
 	t.wrote = true
 	return t.ResponseWriter.Write(b)
 }

@@ -25,8 +25,10 @@ const (
 
 // OutboxFunc returns the outbox messages to write in the same transaction
 // as events, the envelopes about to be appended for o (o is the state after
-// them). It is called once per append attempt.
-type OutboxFunc func(o *Order, events []event.Envelope) ([]outbox.Message, error)
+// them). It is called once per append attempt, with the context of the
+// Create or Update call (its trace span, if any, goes into the messages'
+// traceparent).
+type OutboxFunc func(ctx context.Context, o *Order, events []event.Envelope) ([]outbox.Message, error)
 
 // Option configures a Repository.
 type Option interface{ apply(*repoConfig) }
@@ -216,7 +218,7 @@ func (r *Repository) append(ctx context.Context, id string, o *Order, expected, 
 	}
 	var opts []eventstore.AppendOption
 	if r.cfg.outbox != nil {
-		msgs, err := r.cfg.outbox(o, envs)
+		msgs, err := r.cfg.outbox(ctx, o, envs)
 		if err != nil {
 			return Result{}, fmt.Errorf("order: %q: outbox: %w", id, err)
 		}

@@ -351,7 +351,7 @@ func TestRepositoryLoadAt(t *testing.T) {
 
 func TestRepositoryOutbox(t *testing.T) {
 	store := newMemStore()
-	repo := order.NewRepository(store, order.WithOutbox(func(o *order.Order, evs []event.Envelope) ([]outbox.Message, error) {
+	repo := order.NewRepository(store, order.WithOutbox(func(_ context.Context, o *order.Order, evs []event.Envelope) ([]outbox.Message, error) {
 		var msgs []outbox.Message
 		for _, e := range evs {
 			msgs = append(msgs, outbox.Message{Topic: "orders", Key: o.UserID, Value: []byte(e.EventID)})
@@ -374,7 +374,7 @@ func TestRepositoryOutbox(t *testing.T) {
 		t.Errorf("Create result event id %s differs from the outbox's %s", res.Events[0].EventID, store.outbox[0].Value)
 	}
 
-	failing := order.NewRepository(store, order.WithOutbox(func(*order.Order, []event.Envelope) ([]outbox.Message, error) {
+	failing := order.NewRepository(store, order.WithOutbox(func(context.Context, *order.Order, []event.Envelope) ([]outbox.Message, error) {
 		return nil, errors.New("no topic")
 	}))
 	if _, err := failing.Update(context.Background(), "o-1", md, func(o *order.Order) error {

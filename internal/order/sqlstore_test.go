@@ -21,7 +21,7 @@ func TestRepositoryOnSQLite(t *testing.T) {
 	var mu sync.Mutex
 	outboxed := 0
 	repo := order.NewRepository(sqlstore.New(db), order.SnapshotEvery(3),
-		order.WithOutbox(func(o *order.Order, evs []event.Envelope) ([]outbox.Message, error) {
+		order.WithOutbox(func(_ context.Context, o *order.Order, evs []event.Envelope) ([]outbox.Message, error) {
 			mu.Lock()
 			outboxed += len(evs)
 			mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/outbox"
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/tracing"
 )
 
 // Emit writes data (one of this package's structs) as an event with md to
@@ -19,7 +20,7 @@ func Emit(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, md event.Metada
 	if err != nil {
 		return err
 	}
-	msg, err := Message(codec, env, orderID)
+	msg, err := Message(ctx, codec, env, orderID)
 	if err != nil {
 		return err
 	}
@@ -32,8 +33,8 @@ func Emit(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, md event.Metada
 // Message builds the outbox message of env (an event of this package) on
 // its topic, keyed by orderId: the envelope as JSON for value and the
 // CloudEvents ce_* headers, with the order id as subject, and a
-// traceparent.
-func Message(codec *event.Codec, env event.Envelope, orderID string) (outbox.Message, error) {
+// traceparent (Traceparent of ctx).
+func Message(ctx context.Context, codec *event.Codec, env event.Envelope, orderID string) (outbox.Message, error) {
 	topic, ok := TopicOf(env.EventType)
 	if !ok {
 		return outbox.Message{}, fmt.Errorf("%w: %s", ErrNotSchemaEvent, env.EventType)
@@ -47,17 +48,28 @@ func Message(codec *event.Codec, env event.Envelope, orderID string) (outbox.Mes
 	for _, h := range ce {
 		hs = append(hs, outbox.Header(h))
 	}
-	hs = append(hs, outbox.Header{Key: HeaderTraceparent, Value: Traceparent(env.Metadata.CorrelationID)})
+	hs = append(hs, TraceparentHeader(ctx, env.Metadata.CorrelationID))
 	return outbox.Message{Topic: topic, Key: orderID, Value: value, Headers: hs}, nil
 }
 
-// HeaderTraceparent is the W3C trace-context header on every record.
-const HeaderTraceparent = "traceparent"
+// TraceparentHeader is the traceparent header of an outbox row written in
+// ctx: the one place the platform's services set it (Message, and the
+// order service's outbox). The relay, when tracing, replaces it on the
+// record with its producer span's context, a child of this one.
+func TraceparentHeader(ctx context.Context, correlationID string) outbox.Header {
+	return outbox.Header{Key: tracing.HeaderTraceparent, Value: Traceparent(ctx, correlationID)}
+}
 
-// Traceparent returns a W3C traceparent, version 00, sampled, whose trace
-// id is the correlation id when that is a UUID (so every event of one flow
-// is in one trace), else random; the span id is random.
-func Traceparent(correlationID string) string {
+// Traceparent returns a W3C traceparent, version 00. With tracing on it is
+// the context of the span in ctx (the HTTP request's, or the consumer
+// handler's that writes the row), so the flow is one trace across
+// services. Without a span in ctx it is sampled, its trace id is the
+// correlation id when that is a UUID (so every event of one flow is in one
+// trace), else random, and its span id is random.
+func Traceparent(ctx context.Context, correlationID string) string {
+	if tp, ok := tracing.Traceparent(ctx); ok {
+		return tp
+	}
 	trace := strings.ReplaceAll(correlationID, "-", "")
 	if len(trace) != 32 || !isLowerHex(trace) || trace == strings.Repeat("0", 32) {
 		trace = randomHex(16)

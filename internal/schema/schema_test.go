@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -55,7 +56,7 @@ func TestRoundTrip(t *testing.T) {
 			if env.EventType != tt.typ || env.Version != 1 || env.Metadata != md {
 				t.Fatalf("got %s v%d %+v, want %s v1 %+v", env.EventType, env.Version, env.Metadata, tt.typ, md)
 			}
-			msg, err := schema.Message(codec, env, "o-1")
+			msg, err := schema.Message(context.Background(), codec, env, "o-1")
 			if err != nil {
 				t.Fatal(err)
 			}
