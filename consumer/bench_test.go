@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/event"
@@ -116,7 +118,18 @@ func reportRate(b *testing.B, start time.Time) {
 // transaction (≤ 2,000 records plus one round): one bulk dedup insert per
 // transaction, then a state upsert and an outbox row per event, and the
 // offset commits after it. events/tx is records per transaction.
-func BenchmarkPipeline(b *testing.B) {
+func BenchmarkPipeline(b *testing.B) { benchPipeline(b) }
+
+// BenchmarkPipelineTraced: BenchmarkPipeline with OpenTelemetry on — a
+// consumer span per event, every one sampled, batched to an exporter that
+// drops them — the cost of tracing in the consumer.
+func BenchmarkPipelineTraced(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	benchPipeline(b, consumer.WithTracerProvider(tp))
+}
+
+func benchPipeline(b *testing.B, opts ...consumer.Opt) {
 	addr := benchAddr(b)
 	codec := newCodec(b)
 	b.ResetTimer()
@@ -128,7 +141,7 @@ func BenchmarkPipeline(b *testing.B) {
 			return benchEffect(ctx, tx, m.Key, m.Envelope.EventID, m.Value)
 		})
 		r, err := consumer.New(db, codec, fmt.Sprintf("bench-pipeline-%d", benchGroupSeq.Add(1)), []string{benchTopic}, h,
-			consumer.WithKafkaOpts(kgo.SeedBrokers(addr)))
+			append([]consumer.Opt{consumer.WithKafkaOpts(kgo.SeedBrokers(addr))}, opts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}

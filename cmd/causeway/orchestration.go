@@ -57,7 +57,7 @@ func (p *platform) orchestrate(cfg UpConfig, codec *event.Codec, kopts []kgo.Opt
 			continue
 		}
 		r, err := consumer.New(u.db, codec, w.group, w.topics, w.handler,
-			p.consumerOpts(cfg, kopts, instance, w.group, w.attempts)...)
+			p.consumerOpts(cfg, kopts, instance, u.name, w.group, w.attempts)...)
 		if err != nil {
 			return fmt.Errorf("%s consumer: %w", u.name, err)
 		}

@@ -77,6 +77,8 @@ type ServeConfig struct {
 	// several such processes on one machine do not fight over the default
 	// port.
 	OpsHTTP bool
+	// Tracing selects the OpenTelemetry exporter (off by default).
+	Tracing TracingConfig
 }
 
 // DLQSchema is the PostgreSQL schema of the dead-letter audit log under
@@ -103,6 +105,7 @@ func DefaultServeConfig() ServeConfig {
 		InstanceID:        fmt.Sprintf("%s-%d", host, os.Getpid()),
 		ShutdownTimeout:   10 * time.Second,
 		Auth:              httpapi.AuthOn,
+		Tracing:           DefaultTracingConfig(),
 	}
 }
 
@@ -169,6 +172,7 @@ func (c ServeConfig) Validate() error {
 	} else if m := c.Auth; m != "" && m != httpapi.AuthAuto && m != httpapi.AuthOn && m != httpapi.AuthOff {
 		errs = append(errs, fmt.Errorf("--auth %q: want auto, on or off", m))
 	}
+	errs = append(errs, c.Tracing.Validate())
 	return errors.Join(errs...)
 }
 
@@ -231,6 +235,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 			cfg.Services = splitList(services)
 			cfg.Kafka.Brokers = splitList(brokers)
 			cfg.AuthTokens = os.Getenv(AuthTokensEnv)
+			cfg.Tracing.stdout = cmd.OutOrStdout()
 			_, env := os.LookupEnv(envName("http-addr"))
 			cfg.OpsHTTP = cmd.Flags().Changed("http-addr") || env
 			if err := cfg.Validate(); err != nil {
@@ -272,6 +277,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
 	addDedupRetentionFlag(f, &cfg.DedupRetention)
+	addTracingFlags(f, &cfg.Tracing)
 	return cmd
 }
 
@@ -318,7 +324,8 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 	}
 
 	upCfg := UpConfig{DataDir: cfg.DataDir, Saga: cfg.Saga, SagaStepTimeout: cfg.SagaStepTimeout, SyncWrites: cfg.SyncWrites,
-		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr, DedupRetention: cfg.DedupRetention}
+		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr, DedupRetention: cfg.DedupRetention,
+		Tracing: cfg.Tracing}
 	opts := []platformOpt{withServices(cfg.Services...), withInstance(cfg.InstanceID)}
 	if cfg.Postgres != "" {
 		opts = append(opts, withOpener(func(ctx context.Context, name string) (*sqldb.DB, error) {
@@ -378,7 +385,7 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 		httpAddr = "http://" + ln.Addr().String()
 	}
 	log.Info("causeway serve", "services", strings.Join(cfg.Services, ","), "brokers", strings.Join(cfg.Kafka.Brokers, ","),
-		"storage", storageOf(cfg), "http", httpAddr, "saga", cfg.Saga)
+		"storage", storageOf(cfg), "http", httpAddr, "saga", cfg.Saga, "traceExporter", cfg.Tracing.Exporter)
 
 	var runErr error
 	select {

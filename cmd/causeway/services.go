@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,6 +89,8 @@ type platform struct {
 
 	// Monitoring: one registry per process (see newMonitoring).
 	mon *monitoring
+	// tracers are the services' OpenTelemetry providers (nil: off).
+	tracers *tracers
 	// kcfg reaches the cluster (GET /v1/trace).
 	kcfg kafka.ClientConfig
 	// Dead letters: the inspector behind /v1/dlq and its audit database
@@ -206,6 +209,9 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 	if p.mon, err = newMonitoring(); err != nil {
 		return nil, err
 	}
+	if p.tracers, err = newTracers(ctx, cfg.Tracing, po.instance); err != nil {
+		return nil, err
+	}
 	kopts = append(kopts, kgo.WithHooks(p.mon.kafka))
 	if want(readServiceName) || want("order") {
 		if err := p.openReadSide(ctx, open, codec, kopts, log); err != nil {
@@ -251,11 +257,11 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 				return nil, fmt.Errorf("%s kafka client: %w", u.name, err)
 			}
 			u.relay = outbox.NewRelay(u.db, u.client, outbox.WithLogger(log.With("component", u.name+"-outbox")),
-				outbox.WithObserver(p.mon.outbox.Observer(u.name)))
+				outbox.WithObserver(p.mon.outbox.Observer(u.name)), outbox.WithTracerProvider(p.tracers.Provider(u.name)))
 			p.mon.outbox.AddBacklog(u.name, u.relay)
 		}
 		u.runner, err = consumer.New(u.db, codec, w.group, w.topics, w.handler,
-			p.consumerOpts(cfg, kopts, po.instance, w.group, w.attempts)...)
+			p.consumerOpts(cfg, kopts, po.instance, u.name, w.group, w.attempts)...)
 		if err != nil {
 			return nil, fmt.Errorf("%s consumer: %w", u.name, err)
 		}
@@ -274,10 +280,10 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 	return p, nil
 }
 
-// consumerOpts are the options of a service's consumer runner for group:
-// its Kafka client (with the metrics hooks), retries, and the handler
-// metrics middleware.
-func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, group string, attempts int) []consumer.Opt {
+// consumerOpts are the options of service's consumer runner for group:
+// its Kafka client (with the metrics hooks), retries, the handler metrics
+// middleware and the service's tracer provider.
+func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, service, group string, attempts int) []consumer.Opt {
 	return []consumer.Opt{
 		consumer.WithKafkaOpts(append(slices.Clone(kopts), kgo.ClientID(instance+"-"+group))...),
 		consumer.WithLogger(p.log.With("component", group)),
@@ -285,6 +291,7 @@ func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, group s
 		consumer.WithBackoff(retryBase, retryMax),
 		consumer.WithShutdownTimeout(cfg.ShutdownTimeout),
 		consumer.WithMiddleware(p.mon.consumer.Middleware(group)),
+		consumer.WithTracerProvider(p.tracers.Provider(service)),
 	}
 }
 
@@ -517,6 +524,7 @@ var serviceNames = []string{"order", "payment", "inventory", "shipping", "email"
 // inventory, email and analytics services.
 func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 	opts := []httpapi.Option{httpapi.WithLogger(log.With("component", "http")), httpapi.WithReadiness(p.Ready),
+		httpapi.WithTracerProvider(p.tracers.Provider("order")),
 		httpapi.WithRoute("GET /metrics", httpapi.Public(), p.mon.Handler())}
 	if p.dlq != nil {
 		opts = append(opts, httpapi.WithDLQ(p.dlq))
@@ -632,5 +640,10 @@ func (p *platform) Close() error {
 		}
 	}
 	p.log.Info("databases closed")
+	tctx, cancel := context.WithTimeout(context.Background(), cmp.Or(p.shutdownTO, 10*time.Second))
+	if err := p.tracers.Shutdown(tctx); err != nil {
+		p.log.Warn("trace exporter shutdown", "err", err)
+	}
+	cancel()
 	return errors.Join(errs...)
 }

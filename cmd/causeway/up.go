@@ -64,6 +64,8 @@ type UpConfig struct {
 	// DedupRetention is the age beyond which processed-event (dedup) rows
 	// are pruned (0: consumer.DefaultPruneWindow); see retention.go.
 	DedupRetention time.Duration
+	// Tracing selects the OpenTelemetry exporter (off by default).
+	Tracing TracingConfig
 }
 
 // AuthTokensEnv is the environment variable of inline API tokens (entries
@@ -106,6 +108,7 @@ func DefaultUpConfig() UpConfig {
 		SagaStepTimeout: ordersaga.DefaultStepTimeout,
 		ShutdownTimeout: 10 * time.Second,
 		Auth:            httpapi.AuthAuto,
+		Tracing:         DefaultTracingConfig(),
 	}
 }
 
@@ -137,6 +140,7 @@ func (c UpConfig) Validate() error {
 	if _, _, err := authConfig(c.Auth, c.HTTPAddr, c.AuthTokensFile, c.AuthTokens).Option(); err != nil {
 		errs = append(errs, fmt.Errorf("--auth: %w", err))
 	}
+	errs = append(errs, c.Tracing.Validate())
 	return errors.Join(errs...)
 }
 
@@ -184,6 +188,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.AuthTokens = os.Getenv(AuthTokensEnv)
+			cfg.Tracing.stdout = cmd.OutOrStdout()
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("up: %w", err)
 			}
@@ -209,6 +214,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "host:port of an SMTP server the email service sends every mail to (default: mails are only stored)")
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
 	addDedupRetentionFlag(f, &cfg.DedupRetention)
+	addTracingFlags(f, &cfg.Tracing)
 	return cmd
 }
 
@@ -291,7 +297,7 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 		log.Warn("cannot write runtime file", "path", runtimePath, "err", err)
 	}
 	log.Info("causeway up", "http", "http://"+rt.HTTPAddr, "kafka", rt.KafkaAddr, "dataDir", cfg.DataDir,
-		"saga", cfg.Saga, "syncWrites", cfg.SyncWrites)
+		"saga", cfg.Saga, "syncWrites", cfg.SyncWrites, "traceExporter", cfg.Tracing.Exporter)
 
 	var runErr error
 	select {

@@ -49,13 +49,20 @@ type running struct {
 func startUp(t *testing.T, dir string, extraArgs ...string) *running {
 	t.Helper()
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
 	root := newRootCmd()
 	root.SetArgs(append([]string{"up", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--kafka-addr", "127.0.0.1:0"}, extraArgs...))
 	root.SetErr(logs)
 	root.SetOut(logs)
+	return startRun(t, dir, logs, root.ExecuteContext)
+}
+
+// startRun runs run (a `causeway up` on dir logging to logs) until the
+// test ends and waits until it is ready.
+func startRun(t *testing.T, dir string, logs *syncBuffer, run func(context.Context) error) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
+	go func() { done <- run(ctx) }()
 	stopped := false
 	stop := func() error {
 		if stopped {
