@@ -3,7 +3,9 @@ package consumer_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -122,4 +124,68 @@ func TestDuplicateDeliveryIsNoOp(t *testing.T) {
 		checkEffects(t, db, 10*keys)
 		checkOrder(t, db, 10)
 	})
+}
+
+// Rebalance stats as two members join and leave: the partitions each
+// holds (topic and replay topic, 2 × 6) add up to the group's, assigned −
+// revoked − lost = held at every step, leaving revokes all, and each
+// member reports its completed rebalances to the observer.
+func TestRebalanceStats(t *testing.T) {
+	const group, topic, parts = "rebalance-test", "events", 6
+	addr := startBroker(t, parts, append(groupTopics(group), topic)...)
+	db := sqltest.SQLite(t, consumer.Migrations(), testMigs)
+	var mu sync.Mutex
+	observed := map[string]int{}
+	observer := func(name string) consumer.Opt {
+		return consumer.WithRebalanceObserver(func(d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			if d > 0 {
+				observed[name]++
+			}
+		})
+	}
+	seen := func(name string) int { mu.Lock(); defer mu.Unlock(); return observed[name] }
+	held := func(name string, st consumer.Stats) {
+		t.Helper()
+		if got := st.PartitionsAssigned - st.PartitionsRevoked - st.PartitionsLost; got != st.Assigned {
+			t.Errorf("%s: assigned %d − revoked %d − lost %d = %d, but it holds %d", name,
+				st.PartitionsAssigned, st.PartitionsRevoked, st.PartitionsLost, got, st.Assigned)
+		}
+	}
+
+	rA := newRunner(t, db, addr, group, topic, observer("A"))
+	startRunner(t, rA)
+	waitFor(t, "A holds every partition", func() (bool, error) { return rA.Stats().Assigned == 2*parts, nil })
+	stA := rA.Stats()
+	if stA.PartitionsAssigned != 2*parts || stA.RebalancesCompleted < 1 || seen("A") < 1 {
+		t.Errorf("A after joining: %+v, %d observed; want %d assigned and a rebalance", stA, seen("A"), 2*parts)
+	}
+	held("A", stA)
+
+	rB := newRunner(t, db, addr, group, topic, observer("B"))
+	stopB := startRunner(t, rB)
+	waitFor(t, "A and B split the partitions", func() (bool, error) {
+		a, b := rA.Stats(), rB.Stats()
+		return a.Assigned > 0 && b.Assigned > 0 && a.Assigned+b.Assigned == 2*parts, nil
+	})
+	stA, stB := rA.Stats(), rB.Stats()
+	if stA.PartitionsRevoked == 0 || stA.RebalancesCompleted < 2 || stB.PartitionsAssigned == 0 || seen("B") < 1 {
+		t.Errorf("after B joined: A %+v, B %+v, observed %v; want A to have revoked and rebalanced again, B assigned", stA, stB, observed)
+	}
+	held("A", stA)
+	held("B", stB)
+
+	completedA := stA.RebalancesCompleted
+	stopB()
+	stB = rB.Stats()
+	if stB.Assigned != 0 || stB.PartitionsRevoked != stB.PartitionsAssigned {
+		t.Errorf("B after leaving: %+v, want everything it was assigned revoked", stB)
+	}
+	waitFor(t, "A holds every partition again", func() (bool, error) { return rA.Stats().Assigned == 2*parts, nil })
+	stA = rA.Stats()
+	if stA.RebalancesCompleted <= completedA {
+		t.Errorf("A after B left: %d rebalances completed, want more than %d", stA.RebalancesCompleted, completedA)
+	}
+	held("A", stA)
 }

@@ -2,11 +2,10 @@ package consumer
 
 import "sync/atomic"
 
-// Prometheus: the runner is meant to take a prometheus.Registerer
-// (WithRegisterer). client_golang's dependencies are not in go.sum yet, and
-// this package may not change go.mod, so for now the runner keeps plain
-// counters, readable with Runner.Stats, which the metrics package can export
-// as a prometheus.Collector.
+// The runner keeps plain counters, readable with Runner.Stats, which the
+// metrics package exports as a prometheus.Collector (the consumer package
+// does not depend on a metrics library), and reports rebalance durations to
+// a WithRebalanceObserver function.
 
 // Stats are the runner's cumulative counters.
 type Stats struct {
@@ -31,11 +30,23 @@ type Stats struct {
 	Batches int64
 	// Rebalances counts assignment, revocation and loss callbacks.
 	Rebalances int64
+	// PartitionsAssigned, PartitionsRevoked and PartitionsLost count the
+	// partitions (of the group's topics and its replay topic) handed to
+	// this member by assignments, taken back by revocations (leaving the
+	// group included), and lost (the session expired or the member was
+	// fenced: their in-flight work is abandoned, not committed).
+	PartitionsAssigned, PartitionsRevoked, PartitionsLost int64
+	// Assigned is the number of partitions the runner holds now.
+	Assigned int64
+	// RebalancesCompleted counts completed rebalances as this member saw
+	// them (see WithRebalanceObserver for what one is).
+	RebalancesCompleted int64
 }
 
 type metrics struct {
 	handled, parked, failures, deadLetters, batches, rebalances atomic.Int64
 	resolved, failed, drainFailed, stale, invalid               atomic.Int64
+	assignedParts, revokedParts, lostParts, assigned, completed atomic.Int64
 }
 
 func (m *metrics) replay(result string) {
@@ -60,6 +71,8 @@ func (r *Runner) Stats() Stats {
 	return Stats{
 		Handled: m.handled.Load(), Parked: m.parked.Load(), Failures: m.failures.Load(),
 		DeadLetters: m.deadLetters.Load(), Batches: m.batches.Load(), Rebalances: m.rebalances.Load(),
+		PartitionsAssigned: m.assignedParts.Load(), PartitionsRevoked: m.revokedParts.Load(),
+		PartitionsLost: m.lostParts.Load(), Assigned: m.assigned.Load(), RebalancesCompleted: m.completed.Load(),
 		Replays: map[string]int64{
 			"resolved": m.resolved.Load(), "failed": m.failed.Load(), "drain-failed": m.drainFailed.Load(),
 			"stale": m.stale.Load(), "invalid": m.invalid.Load(),

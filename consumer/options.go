@@ -19,6 +19,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	maxPending      int
 	tracer          trace.TracerProvider
+	onRebalance     func(time.Duration)
 }
 
 // Opt configures a Runner.
@@ -83,4 +84,21 @@ func WithMaxPending(n int) Opt { return optFunc(func(c *config) { c.maxPending =
 // turns tracing off: no span, no header parsing.
 func WithTracerProvider(tp trace.TracerProvider) Opt {
 	return optFunc(func(c *config) { c.tracer = tp })
+}
+
+// WithRebalanceObserver calls fn with the duration of each rebalance this
+// member completes. A rebalance starts when the member's group session
+// ends — the OnPartitionsRevoked callback franz-go makes at the end of
+// every session, or OnPartitionsLost — or, for the first, when Run starts,
+// and ends when the OnPartitionsAssigned callback that follows the next
+// JoinGroup/SyncGroup returns (franz-go calls it after every sync, with
+// nothing new assigned too). So it includes the runner's revocation work
+// (in-flight transactions finishing, the synchronous offset commit), the
+// group protocol round and the start of the new partitions' workers. With
+// the cooperative-sticky balancer a member that gives partitions up goes
+// through two such rounds (revoke, then rejoin), each observed. fn is
+// called from franz-go's callback goroutine and must not block. Leaving the
+// group (Run's shutdown) is not observed.
+func WithRebalanceObserver(fn func(time.Duration)) Opt {
+	return optFunc(func(c *config) { c.onRebalance = fn })
 }

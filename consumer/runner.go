@@ -49,6 +49,8 @@ type Runner struct {
 	subs chan *submission // group-commit writer's input (SQLite); nil: parallel lanes
 
 	decodeSem chan struct{} // bounds the chunks decoded at once
+
+	rebalanceStart time.Time // when the rebalance in progress began; zero: none (guarded by mu)
 }
 
 // tp names one topic partition.
@@ -171,6 +173,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("consumer: kafka client: %w", err)
 	}
 	r.client = cl
+	r.mu.Lock()
+	r.rebalanceStart = time.Now() // the first join
+	r.mu.Unlock()
 	cctx, stopCommitter := context.WithCancel(context.Background())
 	committerDone := make(chan struct{})
 	go func() { defer close(committerDone); r.committer(cctx) }()
@@ -191,7 +196,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		all[k.topic] = append(all[k.topic], k.partition)
 	}
 	r.mu.Unlock()
-	r.retire(all, true)
+	r.metrics.revokedParts.Add(r.retire(all, true)) // leaving the group revokes them
 	close(writerStop)
 	<-writerDone
 	stopCommitter()
@@ -253,29 +258,50 @@ func (r *Runner) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 			}
 			w := newWorker(r, k, t == ReplayTopic(r.group))
 			r.workers[k] = w
+			r.metrics.assignedParts.Add(1)
 			go w.run()
 		}
+	}
+	r.metrics.assigned.Store(int64(len(r.workers)))
+	if !r.rebalanceStart.IsZero() {
+		r.metrics.completed.Add(1)
+		if fn := r.cfg.onRebalance; fn != nil {
+			fn(time.Since(r.rebalanceStart))
+		}
+		r.rebalanceStart = time.Time{}
 	}
 	r.log.Info("consumer: partitions assigned", "partitions", assigned)
 }
 
 func (r *Runner) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	r.metrics.rebalances.Add(1)
+	r.startRebalance()
 	r.log.Info("consumer: partitions revoked", "partitions", revoked)
-	r.retire(revoked, true)
+	r.metrics.revokedParts.Add(r.retire(revoked, true))
 }
 
 func (r *Runner) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	r.metrics.rebalances.Add(1)
+	r.startRebalance()
 	r.log.Warn("consumer: partitions lost", "partitions", lost)
-	r.retire(lost, false)
+	r.metrics.lostParts.Add(r.retire(lost, false))
+}
+
+// startRebalance marks the start of a rebalance, unless one is in
+// progress or the runner is stopping.
+func (r *Runner) startRebalance() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rebalanceStart.IsZero() && !r.closing {
+		r.rebalanceStart = time.Now()
+	}
 }
 
 // retire stops the workers of tps (letting in-flight transactions finish,
 // bounded), drops their in-memory state and, when commit is set, commits
 // their done watermarks synchronously. Offsets of unfinished records are
-// never committed.
-func (r *Runner) retire(tps map[string][]int32, commit bool) {
+// never committed. It returns how many partitions it retired.
+func (r *Runner) retire(tps map[string][]int32, commit bool) int64 {
 	r.mu.Lock()
 	var ws []*worker
 	for t, ps := range tps {
@@ -287,6 +313,7 @@ func (r *Runner) retire(tps map[string][]int32, commit bool) {
 			}
 		}
 	}
+	r.metrics.assigned.Store(int64(len(r.workers)))
 	r.mu.Unlock()
 	for _, w := range ws {
 		w.requestStop()
@@ -331,6 +358,7 @@ func (r *Runner) retire(tps map[string][]int32, commit bool) {
 	for k := range final {
 		delete(r.committed, k)
 	}
+	return int64(len(ws))
 }
 
 // publish records a partition's done watermark (the offset to resume from)

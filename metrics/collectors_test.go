@@ -90,6 +90,64 @@ func TestConsumerMetricsCountersNeverGoDown(t *testing.T) {
 	}
 }
 
+// The partition counters add up over a group's runners and survive a
+// removed one; the held-partitions gauge counts only the current runners;
+// the rebalance observer feeds the duration histogram.
+func TestConsumerRebalanceMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.NewConsumerMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := &fakeRunner{group: "g"}
+	r1.set(consumer.Stats{PartitionsAssigned: 12, PartitionsRevoked: 6, Assigned: 6})
+	r2 := &fakeRunner{group: "g"}
+	r2.set(consumer.Stats{PartitionsAssigned: 6, PartitionsLost: 1, Assigned: 5})
+	m.Add(r1)
+	m.Add(r2)
+	obs := m.RebalanceObserver("g")
+	obs(250 * time.Millisecond)
+	obs(750 * time.Millisecond)
+	compare(t, reg, `
+		# HELP causeway_consumer_assigned_partitions Partitions the group's runners in this process hold now.
+		# TYPE causeway_consumer_assigned_partitions gauge
+		causeway_consumer_assigned_partitions{group="g"} 11
+		# HELP causeway_consumer_partitions_assigned_total Partitions assigned to the group's runners (their topics and the replay topic).
+		# TYPE causeway_consumer_partitions_assigned_total counter
+		causeway_consumer_partitions_assigned_total{group="g"} 18
+		# HELP causeway_consumer_partitions_lost_total Partitions lost by the group's runners (session expired or fenced; work abandoned).
+		# TYPE causeway_consumer_partitions_lost_total counter
+		causeway_consumer_partitions_lost_total{group="g"} 1
+		# HELP causeway_consumer_partitions_revoked_total Partitions revoked from the group's runners, by rebalances and by leaving the group.
+		# TYPE causeway_consumer_partitions_revoked_total counter
+		causeway_consumer_partitions_revoked_total{group="g"} 6
+	`, "causeway_consumer_assigned_partitions", "causeway_consumer_partitions_assigned_total",
+		"causeway_consumer_partitions_lost_total", "causeway_consumer_partitions_revoked_total")
+
+	r2.set(consumer.Stats{PartitionsAssigned: 6, PartitionsRevoked: 5, PartitionsLost: 1})
+	m.Remove(r2)
+	if got := value(t, reg, "causeway_consumer_assigned_partitions", "group", "g"); got != 6 {
+		t.Errorf("held partitions after a runner left = %v, want 6", got)
+	}
+	if got := value(t, reg, "causeway_consumer_partitions_revoked_total", "group", "g"); got != 11 {
+		t.Errorf("revoked after a runner left = %v, want 11", got)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() == "causeway_consumer_rebalance_duration_seconds" {
+			h := mf.GetMetric()[0].GetHistogram()
+			found = h.GetSampleCount() == 2 && h.GetSampleSum() == 1
+		}
+	}
+	if !found {
+		t.Error("causeway_consumer_rebalance_duration_seconds{group=\"g\"}: want 2 samples summing to 1 s")
+	}
+}
+
 func TestConsumerMiddleware(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := metrics.NewConsumerMetrics(reg)

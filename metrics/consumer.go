@@ -31,6 +31,9 @@ var _ StatsSource = (*consumer.Runner)(nil)
 //	causeway_consumer_handler_failures_total{group}
 //	causeway_consumer_batches_total{group}
 //	causeway_consumer_rebalances_total{group}
+//	causeway_consumer_partitions_assigned_total{group}
+//	causeway_consumer_partitions_revoked_total{group}
+//	causeway_consumer_partitions_lost_total{group}
 //	causeway_consumer_replays_total{group,result}
 //
 // They are accumulated from the differences between successive Stats, so
@@ -49,13 +52,16 @@ type ConsumerMetrics struct {
 	totals  map[string]*consumerTotals     // by group
 
 	handled, parked, dead, failures, batches, rebalances, replays *prometheus.Desc
+	partsAssigned, partsRevoked, partsLost, assigned              *prometheus.Desc
 
-	handlerDur *prometheus.HistogramVec
-	latency    *prometheus.HistogramVec
+	handlerDur   *prometheus.HistogramVec
+	latency      *prometheus.HistogramVec
+	rebalanceDur *prometheus.HistogramVec
 }
 
 type consumerTotals struct {
 	handled, parked, dead, failures, batches, rebalances int64
+	partsAssigned, partsRevoked, partsLost               int64
 	replays                                              map[string]int64
 }
 
@@ -80,6 +86,14 @@ func NewConsumerMetrics(reg prometheus.Registerer) (*ConsumerMetrics, error) {
 			"Committed batch transactions.", g, nil),
 		rebalances: prometheus.NewDesc("causeway_consumer_rebalances_total",
 			"Partition assignment, revocation and loss callbacks.", g, nil),
+		partsAssigned: prometheus.NewDesc("causeway_consumer_partitions_assigned_total",
+			"Partitions assigned to the group's runners (their topics and the replay topic).", g, nil),
+		partsRevoked: prometheus.NewDesc("causeway_consumer_partitions_revoked_total",
+			"Partitions revoked from the group's runners, by rebalances and by leaving the group.", g, nil),
+		partsLost: prometheus.NewDesc("causeway_consumer_partitions_lost_total",
+			"Partitions lost by the group's runners (session expired or fenced; work abandoned).", g, nil),
+		assigned: prometheus.NewDesc("causeway_consumer_assigned_partitions",
+			"Partitions the group's runners in this process hold now.", g, nil),
 		replays: prometheus.NewDesc("causeway_consumer_replays_total",
 			"Replay-topic records applied, by result (resolved, failed, drain-failed, stale, invalid).",
 			[]string{"group", "result"}, nil),
@@ -93,6 +107,11 @@ func NewConsumerMetrics(reg prometheus.Registerer) (*ConsumerMetrics, error) {
 			Help:    "Time from the record's timestamp (when it was published) to the end of its successful handling.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"group", "topic"}),
+		rebalanceDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "causeway_consumer_rebalance_duration_seconds",
+			Help:    "Rebalances as each runner saw them: from the end of its group session (or its start) to the end of the assignment callback that follows.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, g),
 	}
 	if reg != nil {
 		if err := reg.Register(m); err != nil {
@@ -152,6 +171,9 @@ func (m *ConsumerMetrics) accumulate(src StatsSource) {
 	t.failures += delta(last.Failures, cur.Failures)
 	t.batches += delta(last.Batches, cur.Batches)
 	t.rebalances += delta(last.Rebalances, cur.Rebalances)
+	t.partsAssigned += delta(last.PartitionsAssigned, cur.PartitionsAssigned)
+	t.partsRevoked += delta(last.PartitionsRevoked, cur.PartitionsRevoked)
+	t.partsLost += delta(last.PartitionsLost, cur.PartitionsLost)
 	for r, n := range cur.Replays {
 		t.replays[r] += delta(last.Replays[r], n)
 	}
@@ -160,27 +182,33 @@ func (m *ConsumerMetrics) accumulate(src StatsSource) {
 
 // Describe sends the descriptors of the collector's metrics.
 func (m *ConsumerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.handled, m.parked, m.dead, m.failures, m.batches, m.rebalances, m.replays} {
+	for _, d := range []*prometheus.Desc{m.handled, m.parked, m.dead, m.failures, m.batches, m.rebalances, m.replays,
+		m.partsAssigned, m.partsRevoked, m.partsLost, m.assigned} {
 		ch <- d
 	}
 	m.handlerDur.Describe(ch)
 	m.latency.Describe(ch)
+	m.rebalanceDur.Describe(ch)
 }
 
 // Collect reads every source's Stats and sends the metrics.
 func (m *ConsumerMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
+	held := make(map[string]int64, len(m.totals))
 	for src := range m.sources {
 		m.accumulate(src)
+		held[src.Group()] += m.sources[src].Assigned
 	}
 	for g, t := range m.totals {
 		for _, c := range []struct {
 			d *prometheus.Desc
 			v int64
 		}{{m.handled, t.handled}, {m.parked, t.parked}, {m.dead, t.dead}, {m.failures, t.failures},
-			{m.batches, t.batches}, {m.rebalances, t.rebalances}} {
+			{m.batches, t.batches}, {m.rebalances, t.rebalances},
+			{m.partsAssigned, t.partsAssigned}, {m.partsRevoked, t.partsRevoked}, {m.partsLost, t.partsLost}} {
 			ch <- prometheus.MustNewConstMetric(c.d, prometheus.CounterValue, float64(c.v), g)
 		}
+		ch <- prometheus.MustNewConstMetric(m.assigned, prometheus.GaugeValue, float64(held[g]), g)
 		for r, n := range t.replays {
 			ch <- prometheus.MustNewConstMetric(m.replays, prometheus.CounterValue, float64(n), g, r)
 		}
@@ -188,6 +216,14 @@ func (m *ConsumerMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Unlock()
 	m.handlerDur.Collect(ch)
 	m.latency.Collect(ch)
+	m.rebalanceDur.Collect(ch)
+}
+
+// RebalanceObserver returns the function to give consumer.WithRebalanceObserver
+// for group: it observes causeway_consumer_rebalance_duration_seconds.
+func (m *ConsumerMetrics) RebalanceObserver(group string) func(time.Duration) {
+	h := m.rebalanceDur.WithLabelValues(group)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
 }
 
 // Middleware returns consumer middleware for group that observes each

@@ -228,6 +228,9 @@ func metricsProblems(t *testing.T, base string, groups []string) []string {
 	positive(`causeway_outbox_published_total\{service="order",topic="orders"\}`)
 	positive(`causeway_kafka_produced_records_total\{topic="orders"\}`)
 	positive(`causeway_consumer_events_dead_lettered_total\{group="payment-service"\}`)
+	positive(`causeway_consumer_assigned_partitions\{group="payment-service"\}`)
+	positive(`causeway_consumer_partitions_assigned_total\{group="payment-service"\}`)
+	positive(`causeway_consumer_rebalance_duration_seconds_count\{group="payment-service"\}`)
 	// Settled: no early saga event is left waiting.
 	if m := regexp.MustCompile(`(?m)^causeway_order_saga_early_events (\S+)$`).FindStringSubmatch(body); m == nil {
 		problems = append(problems, "no series causeway_order_saga_early_events")

@@ -282,7 +282,7 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 
 // consumerOpts are the options of service's consumer runner for group:
 // its Kafka client (with the metrics hooks), retries, the handler metrics
-// middleware and the service's tracer provider.
+// middleware, the rebalance histogram and the service's tracer provider.
 func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, service, group string, attempts int) []consumer.Opt {
 	return []consumer.Opt{
 		consumer.WithKafkaOpts(append(slices.Clone(kopts), kgo.ClientID(instance+"-"+group))...),
@@ -291,6 +291,7 @@ func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, service
 		consumer.WithBackoff(retryBase, retryMax),
 		consumer.WithShutdownTimeout(cfg.ShutdownTimeout),
 		consumer.WithMiddleware(p.mon.consumer.Middleware(group)),
+		consumer.WithRebalanceObserver(p.mon.consumer.RebalanceObserver(group)),
 		consumer.WithTracerProvider(p.tracers.Provider(service)),
 	}
 }
