@@ -201,8 +201,14 @@ func (b *laneBatch) finish(err error, now time.Time) {
 		// Nothing of the lane happened; try it again after a pause.
 		r.log.Error("consumer: batch transaction failed", "topic", w.tp.topic,
 			"partition", w.tp.partition, "records", len(b.items), "error", err)
+		// A deadlock victim (PostgreSQL) runs again after a short pause;
+		// any other failure waits longer.
+		wait := 3
+		if sqldb.IsConflict(err) {
+			wait = 1
+		}
 		for _, it := range b.items {
-			it.notBefore = now.Add(r.cfg.backoff.Delay(3))
+			it.notBefore = now.Add(r.cfg.backoff.Delay(wait))
 		}
 		return
 	}

@@ -362,8 +362,17 @@ func (r *Relay) relayRound(ctx context.Context) (more bool, err error) {
 // only add that much to every hop of a saga. Flush also hurries records
 // other producers sharing the client buffered, and waits for them too.
 func (r *Relay) finish(ctx context.Context, b *batch, blocked map[string]struct{}) error {
-	_ = r.client.Flush(ctx) // on ctx's end, wait below as before
-	b.wg.Wait()
+	_ = r.client.Flush(ctx)
+	// Wait for every ack, but not past ctx: with the broker gone the
+	// producer retries for ever, and a relay told to stop must stop (the
+	// rows stay in the outbox and go out after the next start).
+	acked := make(chan struct{})
+	go func() { b.wg.Wait(); close(acked) }()
+	select {
+	case <-acked:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	rows := b.rows
 	ids := make([]int64, 0, len(rows))
 	deleted := make([]bool, len(rows))

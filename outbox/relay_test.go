@@ -194,3 +194,39 @@ func TestBrokerDownThenBack(t *testing.T) {
 		checkOrder(t, recs, want)
 	})
 }
+
+// TestRelayStopsWithBrokerGone: the broker dies while a batch is in flight
+// (the producer, with default unbounded retries, would wait for it for
+// ever); cancelling Run still stops the relay, and the rows not
+// acknowledged stay in the outbox for the next start.
+func TestRelayStopsWithBrokerGone(t *testing.T) {
+	db := sqltest.SQLite(t, outbox.Migrations())
+	port := freePort(t)
+	cluster := newClusterOn(t, port, "orders")
+	cl := newClient(t, cluster.ListenAddrs())
+	r := outbox.NewRelay(db, cl, outbox.BatchSize(20))
+	for i := range 20 {
+		enqueue(t, db, msg("orders", "k", i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	waitFor(t, "first rows published", func() bool { return backlog(t, r) == 0 })
+	cluster.Close()
+	for i := 20; i < 60; i++ {
+		enqueue(t, db, msg("orders", "k", i))
+	}
+	waitFor(t, "a produce attempt to the dead broker", func() bool { return r.Stats().Batches >= 2 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(patience):
+		t.Fatal("relay did not stop with the broker gone")
+	}
+	if got := backlog(t, r); got != 40 {
+		t.Errorf("backlog after stop = %d, want the 40 unacknowledged rows", got)
+	}
+}

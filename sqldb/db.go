@@ -96,6 +96,7 @@ type Tx struct {
 	Dialect  Dialect
 	db       *DB
 	onCommit []func()
+	locks    map[string]bool // names taken by Lock
 }
 
 // DB returns the handle the transaction belongs to.

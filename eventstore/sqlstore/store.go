@@ -142,6 +142,19 @@ func (s *Store) appendTx(ctx context.Context, tx *sqldb.Tx, b *batch, o eventsto
 	if s.db.Dialect == sqldb.SQLite {
 		return s.appendSQLite(ctx, tx, b, o)
 	}
+	// An append locks its stream's row, then the global position counter,
+	// until commit. A transaction appending to several streams (a consumer
+	// batch of the order service) holding the counter and waiting for a
+	// stream row that another one holds while that one waits for the
+	// counter is a deadlock; PostgreSQL broke hundreds a minute under
+	// causeway serve. Appenders serialise on the counter anyway, so they
+	// take that turn first, before any stream row: one lock per
+	// transaction, re-entrant. (A plain Append is one statement, outside
+	// such a transaction; it can still be picked as a deadlock victim and
+	// fail with a retryable error.)
+	if err := tx.Lock(ctx, "eventstore-append"); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("eventstore: %w", err)
+	}
 	if s.oneStatement(b) && len(o.Outbox) == 0 {
 		return s.appendOneStatement(ctx, tx, b)
 	}

@@ -37,6 +37,13 @@ func NewHandler(now func() time.Time) *Handler {
 // Handle implements consumer.Handler.
 func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message) error {
 	env := m.Envelope
+	// Every event moves a few shared aggregates (status counts, revenue per
+	// minute, sales per product) in an order nobody controls: on
+	// PostgreSQL, batch transactions of several lanes or instances would
+	// deadlock on them. One lock per transaction serialises them.
+	if err := tx.Lock(ctx, "analytics-aggregates"); err != nil {
+		return fmt.Errorf("analytics: %w", err)
+	}
 	if next, ok := StatusOf(env.EventType); ok {
 		e, err := order.DecodeEvent(env)
 		if err != nil {

@@ -122,6 +122,9 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 // stock.released), or mark the order cancelled. It returns the order's new
 // state.
 func process(ctx context.Context, tx *sqldb.Tx, codec *event.Codec, f fact, now time.Time) (Order, error) {
+	if err := lockStock(ctx, tx); err != nil {
+		return Order{}, err
+	}
 	o, err := loadOrder(ctx, tx, f.orderID, now)
 	if err != nil {
 		return Order{}, err

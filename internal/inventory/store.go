@@ -99,6 +99,19 @@ func Statuses(ctx context.Context, db *sqldb.DB) (map[Status]int, error) {
 	return out, rows.Err()
 }
 
+// lockStock serialises the transactions of the inventory service on
+// PostgreSQL: a consumer batch handles many orders, locking each order's
+// row and its products, and two batches locking p-1 then p-5 and p-5 then
+// p-1 (or an order row, then the products) deadlock. Every handler takes
+// this lock before its first row lock (re-entrant within a transaction);
+// available and move take it too, for callers outside the handler.
+func lockStock(ctx context.Context, tx *sqldb.Tx) error {
+	if err := tx.Lock(ctx, "inventory-stock"); err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	return nil
+}
+
 func forUpdate(d sqldb.Dialect) string {
 	if d == sqldb.Postgres {
 		return " FOR UPDATE"
@@ -159,6 +172,9 @@ func available(ctx context.Context, tx *sqldb.Tx, lines []schema.Line) (map[stri
 	if len(lines) == 0 {
 		return out, nil
 	}
+	if err := lockStock(ctx, tx); err != nil {
+		return nil, err
+	}
 	var sb strings.Builder
 	args := make([]any, len(lines))
 	sb.WriteString(`SELECT product_id, available FROM inventory_stock WHERE product_id IN (`)
@@ -189,6 +205,9 @@ func available(ctx context.Context, tx *sqldb.Tx, lines []schema.Line) (map[stri
 // move moves quantity of each line from available to reserved (sign +1)
 // or back (sign -1), guarded so that neither goes negative.
 func move(ctx context.Context, tx *sqldb.Tx, lines []schema.Line, sign int64) error {
+	if err := lockStock(ctx, tx); err != nil {
+		return err
+	}
 	for _, l := range lines {
 		q := sign * int64(l.Quantity)
 		res, err := consumer.Exec(ctx, tx, `UPDATE inventory_stock SET available = available - $2, reserved = reserved + $2
