@@ -5,14 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // spanAttr returns the emitted value of s's attribute key, or "".
@@ -292,4 +298,86 @@ func TestTracingConfigValidate(t *testing.T) {
 	if got, _ := otlpURL("http://collector:4318"); got != "http://collector:4318/v1/traces" {
 		t.Errorf("otlpURL = %q, want the default path appended", got)
 	}
+}
+
+// otlpSink is a minimal OTLP/HTTP collector: it keeps the spans of every
+// export request posted to /v1/traces.
+type otlpSink struct {
+	mu    sync.Mutex
+	spans []otlpSpan
+	bad   []string
+}
+
+// otlpSpan is one received span with its resource's service.name.
+type otlpSpan struct {
+	service, name string
+	traceID       []byte
+}
+
+func (s *otlpSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := io.ReadAll(r.Body)
+	var req coltracepb.ExportTraceServiceRequest
+	if err == nil {
+		err = proto.Unmarshal(b, &req)
+	}
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || err != nil {
+		s.bad = append(s.bad, fmt.Sprintf("%s %s %q: %v", r.Method, r.URL.Path, r.Header.Get("Content-Type"), err))
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	for _, rs := range req.GetResourceSpans() {
+		service := ""
+		for _, kv := range rs.GetResource().GetAttributes() {
+			if kv.GetKey() == "service.name" {
+				service = kv.GetValue().GetStringValue()
+			}
+		}
+		for _, ss := range rs.GetScopeSpans() {
+			for _, sp := range ss.GetSpans() {
+				s.spans = append(s.spans, otlpSpan{service: service, name: sp.GetName(), traceID: sp.GetTraceId()})
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(nil)
+}
+
+// `up --trace-exporter otlp --otlp-endpoint URL` posts the spans as OTLP
+// protobuf to URL/v1/traces: a local collector receives the order's HTTP
+// span and the payment handler's span, in one trace, from their services.
+func TestTraceExporterOTLP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: starts causeway up (skipped under -short)")
+	}
+	sink := &otlpSink{}
+	srv := httptest.NewServer(sink)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	up := startUp(t, dir, "--trace-exporter", "otlp", "--otlp-endpoint", srv.URL)
+	placeAndFinish(t, "http://"+up.rt.HTTPAddr, "u-trace-3", "card_ok")
+	if err := up.stop(); err != nil { // flushes the exporter
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.bad) > 0 {
+		t.Errorf("bad export requests: %q", sink.bad)
+	}
+	var httpTrace []byte
+	for _, s := range sink.spans {
+		if s.name == "POST /v1/orders" && s.service == "order-service" {
+			httpTrace = s.traceID
+		}
+	}
+	if httpTrace == nil {
+		t.Fatalf("no POST /v1/orders span from order-service among %d received", len(sink.spans))
+	}
+	for _, s := range sink.spans {
+		if s.name == "process orders" && s.service == "payment-service" && string(s.traceID) == string(httpTrace) {
+			return
+		}
+	}
+	t.Errorf("no payment-service span in the HTTP span's trace among %d received", len(sink.spans))
 }
