@@ -60,7 +60,22 @@ func SagaCommand(env event.Envelope) (orderID string, cmd Command, ok bool, err 
 		if !e.Cause.Valid() {
 			return e.OrderID, nil, false, fmt.Errorf("ordersvc: payment.refunded: unknown cause %.40q", e.Cause)
 		}
-		return e.OrderID, cancel(order.Reason(e.Cause)), true, nil
+		// The refund ends a compensation that started after a step the
+		// order service may not have handled yet (another topic): an
+		// out-of-stock refund follows payment.succeeded, a shipping-failed
+		// one stock.reserved. Waiting for it keeps every order's stream in
+		// saga order (placed, paid, reserved, cancelled).
+		after := order.StatusPaid
+		if e.Cause == schema.CauseShippingFailed {
+			after = order.StatusReserved
+		}
+		reason := order.Reason(e.Cause)
+		return e.OrderID, func(o *order.Order, at time.Time) ([]order.Event, error) {
+			if !o.Status.Terminal() && !reached(o.Status, after) {
+				return nil, &order.TransitionError{From: o.Status, Command: "cancel", Reason: reason}
+			}
+			return o.Cancel(reason, at)
+		}, true, nil
 	case schema.TypeStockReserved:
 		e, err := schema.Decode[schema.StockReserved](env)
 		return e.OrderID, func(o *order.Order, at time.Time) ([]order.Event, error) {
@@ -73,6 +88,13 @@ func SagaCommand(env event.Envelope) (orderID string, cmd Command, ok bool, err 
 		}, err == nil, err
 	}
 	return "", nil, false, nil
+}
+
+// reached reports whether an order in status s has gone through step
+// (placed < paid < reserved < shipped).
+func reached(s, step order.Status) bool {
+	rank := map[order.Status]int{order.StatusPlaced: 1, order.StatusPaid: 2, order.StatusReserved: 3, order.StatusShipped: 4}
+	return rank[s] >= rank[step]
 }
 
 // Judge classifies the error of a saga command on o: an illegal transition

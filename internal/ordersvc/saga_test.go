@@ -70,6 +70,8 @@ func TestSagaTransitions(t *testing.T) {
 		{name: "reserved before paid: retry", data: schema.StockReserved{OrderID: "o-1"}, from: order.StatusPlaced, notYet: true},
 		{name: "shipped", data: schema.ShipmentCreated{OrderID: "o-1", Carrier: "DHL", TrackingNumber: "T1"}, from: order.StatusReserved, status: order.StatusShipped},
 		{name: "shipped before reserved: retry", data: schema.ShipmentCreated{OrderID: "o-1", Carrier: "DHL", TrackingNumber: "T1"}, from: order.StatusPaid, notYet: true},
+		{name: "out-of-stock refund before paid: wait", data: schema.PaymentRefunded{OrderID: "o-1", Cause: schema.CauseOutOfStock}, from: order.StatusPlaced, notYet: true},
+		{name: "shipping-failed refund before reserved: wait", data: schema.PaymentRefunded{OrderID: "o-1", Cause: schema.CauseShippingFailed}, from: order.StatusPaid, notYet: true},
 		{name: "refund after out of stock", data: schema.PaymentRefunded{OrderID: "o-1", Cause: schema.CauseOutOfStock}, from: order.StatusPaid, status: order.StatusCancelled, reason: order.ReasonOutOfStock},
 		{name: "refund after shipping failed", data: schema.PaymentRefunded{OrderID: "o-1", Cause: schema.CauseShippingFailed}, from: order.StatusReserved, status: order.StatusCancelled, reason: order.ReasonShippingFailed},
 		{name: "refund of the customer's cancel: nothing", data: schema.PaymentRefunded{OrderID: "o-1", Cause: schema.CauseCustomerCancelled}, noCommand: true},
