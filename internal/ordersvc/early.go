@@ -46,7 +46,7 @@ func (s *Service) sagaEvent(ctx context.Context, tx *sqldb.Tx, env event.Envelop
 	if !ok {
 		return orderID, false, nil
 	}
-	res, err := s.sagaRepo(tx).Update(ctx, orderID, event.CausedBy(env, Source), func(o *order.Order) error {
+	res, err := s.txRepository(tx).Update(ctx, orderID, event.CausedBy(env, Source), func(o *order.Order) error {
 		_, err := cmd(o, s.cfg.now())
 		return Judge(o, err)
 	})

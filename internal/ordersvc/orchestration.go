@@ -65,7 +65,9 @@ func (s *Service) Transition(ctx context.Context, tx *sqldb.Tx, st *saga.State, 
 	return nil
 }
 
-// txRepository reads and appends orders inside tx.
+// txRepository reads and appends orders inside tx (saga transactions of
+// both styles): never snapshots and does not retry (a conflict fails the
+// event, which the consumer retries).
 func (s *Service) txRepository(tx *sqldb.Tx) *order.Repository {
 	return order.NewRepository(sagaStore{txStore{Store: s.store, tx: tx}},
 		order.WithCodec(s.codec),

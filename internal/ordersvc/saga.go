@@ -135,19 +135,6 @@ func (s *Service) SagaHandler() consumer.Handler {
 	})
 }
 
-// sagaRepo is the order repository of a saga transaction: it reads and
-// appends in tx, never snapshots and does not retry (a conflict fails the
-// event, which the consumer retries).
-func (s *Service) sagaRepo(tx *sqldb.Tx) *order.Repository {
-	return order.NewRepository(sagaStore{txStore{Store: s.store, tx: tx}},
-		order.WithCodec(s.codec),
-		order.WithOutbox(s.outboxMessages),
-		order.WithLogger(s.cfg.logger),
-		order.SnapshotEvery(0),
-		order.MaxAttempts(1),
-	)
-}
-
 // sagaStore reads and appends inside the consumer's transaction, so that
 // several events of one order in one batch see each other. It ignores
 // snapshots (orders are short streams; the fold from the start is always
