@@ -27,7 +27,9 @@
 # on PostgreSQL), BENCH_MAX_CONCURRENCY (64), BENCH_RATE (1000),
 # BENCH_RATE_DURATION (10s, capped at what the platform completed in 60 s
 # of its max run, at least 1s), BENCH_E2E (embedded
-# syncwrites postgres: the platforms to run end to end), BENCH_MICRO (1; 0
+# syncwrites postgres: the platforms to run end to end), BENCH_DRAIN (120s)
+# and BENCH_CHECK_WAIT (60s: how long the orders may take to settle before
+# the run fails), BENCH_MICRO (1; 0
 # skips the go test benchmarks), BENCH_NO_DOC (1: leave BENCHMARKS.md alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,8 @@ max_conc=${BENCH_MAX_CONCURRENCY:-64}
 rate=${BENCH_RATE:-1000}
 rate_duration=${BENCH_RATE_DURATION:-10s} # whole seconds
 pg_max_duration=${BENCH_PG_MAX_DURATION:-10s}
+drain=${BENCH_DRAIN:-120s}          # loadgen's wait for the accepted orders to be terminal
+check_wait=${BENCH_CHECK_WAIT:-60s} # then check's (a platform that cannot drain fails, in bounded time)
 e2e=${BENCH_E2E:-embedded syncwrites postgres}
 micro=${BENCH_MICRO:-1}
 
@@ -187,7 +191,7 @@ e2erun() {
   log "$run: loadgen ${load_args[*]} against $http ($(loadavg))"
   echo "load-start: $(loadavg)" >"$res/$run.load.txt"
   if ! "$cw" loadgen --target "http://$http" --brokers "$kafka" --orders-out "$d/orders.jsonl" "${load_args[@]}" \
-    --drain 240s --progress plain -o json >"$res/$run.loadgen.json" 2>"$res/$run.progress.log"; then
+    --drain "$drain" --progress plain -o json >"$res/$run.loadgen.json" 2>"$res/$run.progress.log"; then
     log "$run: loadgen FAILED"
     tail -5 "$res/$run.progress.log" >&2
     failed+=("$run: loadgen")
@@ -195,7 +199,7 @@ e2erun() {
   echo "load-end: $(loadavg)" >>"$res/$run.load.txt"
   tail -1 "$res/$run.progress.log" >&2
   log "$run: causeway check"
-  if ! "$cw" check "${check_args[@]}" --orders "$d/orders.jsonl" --brokers "$kafka" --wait 120s -o json \
+  if ! "$cw" check "${check_args[@]}" --orders "$d/orders.jsonl" --brokers "$kafka" --wait "$check_wait" -o json \
     >"$res/$run.check.json" 2>"$res/$run.check.err"; then
     log "$run: causeway check FAILED:"
     cat "$res/$run.check.json" "$res/$run.check.err" >&2
