@@ -145,8 +145,13 @@ func (s sagaStore) Load(ctx context.Context, streamID string, afterVersion int64
 	return s.LoadTx(ctx, s.tx, streamID, afterVersion)
 }
 
-func (s sagaStore) LoadSnapshot(_ context.Context, streamID string) (eventstore.Snapshot, error) {
-	return eventstore.Snapshot{}, fmt.Errorf("%w: %q (not read in a saga transaction)", eventstore.ErrNoSnapshot, streamID)
+func (s sagaStore) LoadSnapshot(context.Context, string) (eventstore.Snapshot, error) {
+	return eventstore.Snapshot{}, errSagaNoSnapshot
 }
+
+// errSagaNoSnapshot is what sagaStore.LoadSnapshot returns on every saga
+// step; made once, not formatted per call (the repository only tests it
+// with errors.Is).
+var errSagaNoSnapshot = fmt.Errorf("%w (snapshots are not read in a saga transaction)", eventstore.ErrNoSnapshot)
 
 func (s sagaStore) SaveSnapshot(context.Context, eventstore.Snapshot) error { return nil }
