@@ -207,7 +207,8 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	// The other panels rendered from live data too.
 	for _, want := range []string{`id="topologyBody" class=""`, "orders", "payment-service", "<polyline", "event latency",
-		`data-event-type="order.placed"`, `data-event-type="order.paid"`, ">replay<", ">discard<", "order_shipped"} {
+		`data-event-type="order.placed"`, `data-event-type="order.paid"`, ">replay<", ">discard<", "order_shipped",
+		"live (stream)"} { // the state and orders came over GET /v1/dashboard/stream
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM lacks %q", want)
 		}

@@ -381,6 +381,9 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 		}
+		if plat.dash != nil {
+			hs.RegisterOnShutdown(plat.dash.Close) // Shutdown waits for the dashboard's event streams
+		}
 		go func() { serveErr <- hs.Serve(ln) }()
 		httpAddr = "http://" + ln.Addr().String()
 	}

@@ -91,6 +91,9 @@ type platform struct {
 	mon *monitoring
 	// tracers are the services' OpenTelemetry providers (nil: off).
 	tracers *tracers
+	// dash is the dashboard of the API (apiOptions; nil until then): its
+	// event streams end when the HTTP server shuts down.
+	dash *dashboard.Dashboard
 	// kcfg reaches the cluster (GET /v1/trace).
 	kcfg kafka.ClientConfig
 	// Dead letters: the inspector behind /v1/dlq and its audit database
@@ -550,7 +553,8 @@ func (p *platform) apiOptions(log *slog.Logger) []httpapi.Option {
 	if p.orders != nil {
 		dc.Orders = p.orders
 	}
-	opts = append(opts, httpapi.WithDashboard(dashboard.New(dc)))
+	p.dash = dashboard.New(dc)
+	opts = append(opts, httpapi.WithDashboard(p.dash))
 	return opts
 }
 

@@ -289,6 +289,9 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
 	}
+	if plat.dash != nil {
+		hs.RegisterOnShutdown(plat.dash.Close) // Shutdown waits for the dashboard's event streams
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 

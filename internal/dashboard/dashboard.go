@@ -1,10 +1,12 @@
 // Package dashboard is the operator's page at GET /: a server-rendered
 // html/template shell with a small vanilla JS client (embedded, no CDN)
-// that polls the JSON API every 1.5 s, and the JSON endpoints it adds:
+// that reads the state and orders from a server-sent event stream, falling
+// back to polling the JSON API every 1.5 s, and the endpoints it adds:
 // GET /v1/dashboard/state (topology, throughput, lag, DLQ depth, sagas,
 // outbox backlog and latency percentiles, read from the process's
-// Prometheus registry) and GET /v1/dashboard/orders (recent orders with
-// their status, from the order service's event store).
+// Prometheus registry), GET /v1/dashboard/orders (recent orders with
+// their status, from the order service's event store) and
+// GET /v1/dashboard/stream (both, as server-sent events).
 package dashboard
 
 import (
@@ -70,6 +72,9 @@ type Dashboard struct {
 	tailMu sync.Mutex // guards the order tail
 	cursor int64
 	last   map[string]int64 // order id → global position of its last event
+
+	done      chan struct{} // closed by Close: streams end
+	closeOnce sync.Once
 }
 
 // New returns a dashboard over cfg.
@@ -77,7 +82,7 @@ func New(cfg Config) *Dashboard {
 	if cfg.Title == "" {
 		cfg.Title = "Causeway"
 	}
-	return &Dashboard{cfg: cfg, last: map[string]int64{}, rates: map[string]float64{}}
+	return &Dashboard{cfg: cfg, last: map[string]int64{}, rates: map[string]float64{}, done: make(chan struct{})}
 }
 
 // Page serves GET /: the HTML shell (no data: the script fetches it).

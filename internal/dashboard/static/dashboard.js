@@ -1,5 +1,9 @@
-// Causeway dashboard: polls the JSON API and renders each panel. No
-// dependencies; every value from the server goes through textContent.
+// Causeway dashboard: reads the state and the recent orders from the
+// server-sent event stream GET /v1/dashboard/stream (read with fetch, so the
+// token goes in the Authorization header as for every other call), polls
+// them instead while the stream is down, polls the mailbox and the DLQ,
+// and renders each panel. No dependencies; every value from the server
+// goes through textContent.
 (function () {
   'use strict';
   var POLL_MS = 1500, LAG_POINTS = 120;
@@ -215,6 +219,54 @@
     }));
   }
 
+  // The stream: state and orders pushed every 1.5 s. While it is up, poll
+  // skips those two; when it fails or ends, polling takes over and the
+  // stream is tried again after STREAM_RETRY_MS.
+  var STREAM_RETRY_MS = 5000, streaming = false, streamAbort = null;
+  function live() {
+    $('status').textContent = 'live' + (streaming ? ' (stream)' : '') + ' · updated ' + new Date().toLocaleTimeString();
+    $('status').className = 'muted';
+  }
+  function onEvent(block) {
+    var ev = 'message', data = '';
+    block.split('\n').forEach(function (line) {
+      if (line.indexOf('event: ') === 0) ev = line.slice(7);
+      else if (line.indexOf('data: ') === 0) data += line.slice(6);
+    });
+    var v = JSON.parse(data);
+    if (ev === 'state') renderState(v);
+    else if (ev === 'orders') { renderOrders(v); live(); }
+    else if (ev === 'problem') throw new Error(v.detail);
+  }
+  function stream() {
+    if (!window.ReadableStream || !window.TextDecoder || !window.AbortController) return; // polling only
+    if (streamAbort) streamAbort.abort();
+    var ctl = new AbortController();
+    streamAbort = ctl;
+    var h = { 'Accept': 'text/event-stream' };
+    var tok = token();
+    if (tok) h['Authorization'] = 'Bearer ' + tok;
+    fetch('/v1/dashboard/stream', { headers: h, cache: 'no-store', signal: ctl.signal }).then(function (res) {
+      if (!res.ok || !res.body) { var err = new Error(res.statusText); err.status = res.status; throw err; }
+      streaming = true;
+      var reader = res.body.getReader(), dec = new TextDecoder(), buf = '';
+      function pump() {
+        return reader.read().then(function (r) {
+          if (r.done) throw new Error('stream ended');
+          buf += dec.decode(r.value, { stream: true });
+          for (var i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) onEvent(buf.slice(0, i));
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () {
+      streaming = false;
+      if (streamAbort !== ctl) return; // replaced by a newer stream
+      streamAbort = null;
+      setTimeout(function () { if (!streamAbort) stream(); }, STREAM_RETRY_MS);
+    });
+  }
+
   var busy = false, tick = 0;
   // The DLQ list reads the dead-letter topics: every third poll (~4.5 s).
   var DLQ_EVERY = 3;
@@ -222,14 +274,11 @@
     if (busy) return;
     busy = true;
     Promise.all([
-      api('GET', '/v1/dashboard/state').then(renderState),
-      api('GET', '/v1/dashboard/orders?limit=20').then(renderOrders),
+      streaming ? null : api('GET', '/v1/dashboard/state').then(renderState),
+      streaming ? null : api('GET', '/v1/dashboard/orders?limit=20').then(renderOrders),
       api('GET', '/v1/mailbox?limit=10').then(renderMail).catch(function (e) { problem($('mailTable'), e); }),
       (tick++ % DLQ_EVERY === 0) ? pollDLQ() : null
-    ]).then(function () {
-      $('status').textContent = 'live · updated ' + new Date().toLocaleTimeString();
-      $('status').className = 'muted';
-    }).catch(function (e) {
+    ]).then(live).catch(function (e) {
       $('status').textContent = e.status === 401 || e.status === 403 ? 'enter a token with orders:read (and admin for the DLQ)' : 'error: ' + e.message;
       $('status').className = 'err';
     }).then(function () { busy = false; });
@@ -241,8 +290,10 @@
     $('token').value = '';
     tick = 0;
     poll();
+    stream();
   });
-  $('tokenClear').addEventListener('click', function () { try { sessionStorage.removeItem('causewayToken'); } catch (e) {} poll(); });
+  $('tokenClear').addEventListener('click', function () { try { sessionStorage.removeItem('causewayToken'); } catch (e) {} poll(); stream(); });
   poll();
+  stream();
   setInterval(poll, POLL_MS);
 })();
