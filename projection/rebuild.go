@@ -301,7 +301,11 @@ func (b *rebuilder) watchTopics(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%w: %s/%d starts at offset %d", ErrHistoryTruncated, o.Topic, o.Partition, o.Offset))
 			return
 		}
-		b.shadowNext[tp] = -1
+		// The shadow starts where the log does: a partition that retention
+		// emptied (start = end = the live checkpoint) has nothing left to
+		// read and is caught up (with -1 the swap waited for records that
+		// would never come, and timed out).
+		b.shadowNext[tp] = o.Offset
 		if add[o.Topic] == nil {
 			add[o.Topic] = map[int32]kgo.Offset{}
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/causeway-dev/causeway/eventstore"
+	"github.com/causeway-dev/causeway/eventstore/sqlstore"
 	"github.com/causeway-dev/causeway/internal/readmodel"
 	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/kafka"
@@ -35,6 +37,23 @@ func (c *projectionsConfig) flags(cmd *cobra.Command) {
 	f.StringVar(&c.dataDir, "data-dir", "./data", "directory of the read service's SQLite file (read.db)")
 	f.StringVar(&c.postgres, "postgres", "", "PostgreSQL URL: the read service's schema "+SchemaOf(readServiceName)+" (instead of --data-dir)")
 	f.StringSliceVar(&c.kafka.Brokers, "brokers", []string{kafka.DefaultBrokerAddr}, "Kafka seed brokers, host:port, comma-separated")
+}
+
+// orderStore opens the order service's event store: DATA-DIR/order.db
+// read-only, or the order_service schema with --postgres.
+func (c *projectionsConfig) orderStore(ctx context.Context) (eventstore.Store, func(), error) {
+	if c.postgres != "" {
+		db, err := openPostgres(ctx, c.postgres, SchemaOf("order"), 2)
+		if err != nil {
+			return nil, nil, err
+		}
+		return sqlstore.New(db), func() { _ = db.Close() }, nil
+	}
+	st, closeFn, err := openStoreRO(filepath.Join(c.dataDir, "order.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, closeFn, nil
 }
 
 // open opens and migrates the read database and builds the read service
@@ -107,6 +126,7 @@ func newProjectionsRebuildCmd() *cobra.Command {
 	var (
 		cfg     projectionsConfig
 		timeout time.Duration
+		from    string
 	)
 	cmd := &cobra.Command{
 		Use:   "rebuild NAME",
@@ -133,8 +153,21 @@ model stays) if it cannot finish within 30s.`,
 			if err != nil {
 				return fmt.Errorf("projections rebuild: %w", err)
 			}
+			opts := []projection.RebuildOption{}
+			switch from {
+			case "topics":
+			case "eventstore":
+				store, closeStore, err := cfg.orderStore(ctx)
+				if err != nil {
+					return fmt.Errorf("projections rebuild --from eventstore: %w", err)
+				}
+				defer closeStore()
+				opts = append(opts, projection.WithHistory(projection.EventStoreHistory(store, kafka.TopicOrders)))
+			default:
+				return fmt.Errorf("projections rebuild: --from %q: want topics or eventstore", from)
+			}
 			bar := &progressBar{w: cmd.ErrOrStderr()}
-			res, err := r.Rebuild(ctx, projection.WithProgress(bar.update))
+			res, err := r.Rebuild(ctx, append(opts, projection.WithProgress(bar.update))...)
 			bar.finish()
 			if err != nil {
 				return fmt.Errorf("projections rebuild %s: %w", args[0], err)
@@ -146,6 +179,8 @@ model stays) if it cannot finish within 30s.`,
 	}
 	cfg.flags(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: no limit)")
+	cmd.Flags().StringVar(&from, "from", "topics", "topics: replay the topics from their start; eventstore: replay the order service's "+
+		"event store first (the long-term history: works when retention trimmed the orders topic), then the topics (duplicates skipped)")
 	return cmd
 }
 

@@ -114,14 +114,25 @@ The exit status is non-zero for an invalid id and when no event is found.`,
 // openTraceStore opens the event store of the SQLite file at path
 // read-only; nil (and no error) when the file does not exist.
 func openTraceStore(path string) (eventstore.CorrelationReader, func(), error) {
+	st, closeFn, err := openStoreRO(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, func() {}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, closeFn, nil
+}
+
+// openStoreRO opens the event store of the SQLite file at path read-only
+// (an error wrapping os.ErrNotExist when there is no such file).
+func openStoreRO(path string) (*sqlstore.Store, func(), error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
-		return nil, func() {}, nil
-	} else if err != nil {
-		return nil, nil, err
+	if _, err := os.Stat(abs); err != nil {
+		return nil, nil, fmt.Errorf("event store %s: %w", path, err)
 	}
 	q := url.Values{}
 	q.Set("mode", "ro")
