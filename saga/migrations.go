@@ -20,7 +20,7 @@ func mustSQL(name string) string {
 
 // Migrations returns the orchestrator's schema changes (component "saga")
 // for sqldb.DB.Migrate, for both SQLite and PostgreSQL: saga_instances,
-// saga_commands and saga_history. The orchestrator also writes to the
+// saga_commands (indexed by saga for Prune) and saga_history. The orchestrator also writes to the
 // outbox table, so apply outbox.Migrations too.
 func Migrations() []sqldb.Migration {
 	return []sqldb.Migration{{
@@ -28,5 +28,10 @@ func Migrations() []sqldb.Migration {
 		Version:   1,
 		SQLite:    mustSQL("0001_saga.sqlite.sql"),
 		Postgres:  mustSQL("0001_saga.postgres.sql"),
+	}, {
+		Component: "saga",
+		Version:   2,
+		SQLite:    mustSQL("0002_prune.sqlite.sql"),
+		Postgres:  mustSQL("0002_prune.postgres.sql"),
 	}}
 }

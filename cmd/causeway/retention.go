@@ -48,12 +48,39 @@ func (p *platform) makePruners(window time.Duration) error {
 		}
 		p.pruners = append(p.pruners, pr)
 	}
+	p.pruneWindow = window
 	return nil
 }
 
-// runPruners prunes every unit's dedup rows hourly until ctx is done.
+// runPruners prunes every unit's dedup rows hourly until ctx is done,
+// and, under orchestration, the sagas that finished longer than the same
+// window ago (saga.Orchestrator.Prune: by then no reply to them can be
+// read from a topic any more).
 func (p *platform) runPruners(ctx context.Context) {
 	for _, pr := range p.pruners {
 		p.runnersWG.Go(func() { _ = pr.Run(ctx) })
 	}
+	if p.orders == nil || p.orders.Orchestrator() == nil {
+		return
+	}
+	o := p.orders.Orchestrator()
+	log := p.log.With("component", "saga-prune")
+	p.runnersWG.Go(func() {
+		t := time.NewTicker(consumer.DefaultPruneInterval)
+		defer t.Stop()
+		for {
+			n, err := o.Prune(ctx, time.Now().Add(-p.pruneWindow))
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("saga prune failed", "pruned", n, "err", err)
+			case n > 0:
+				log.Info("finished sagas pruned", "pruned", n, "window", p.pruneWindow)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
 }

@@ -102,6 +102,9 @@ type platform struct {
 	auditDB *sqldb.DB
 	// pruners prune the units' dedup tables (makePruners, runPruners).
 	pruners []*consumer.Pruner
+	// pruneWindow is the dedup pruning window, also the age beyond which
+	// finished sagas are pruned (runPruners).
+	pruneWindow time.Duration
 	// stuckWatch marks sagas stuck when their commands are dead-lettered
 	// (orchestration only; stuckwatch.go).
 	stuckWatch *stuckWatcher
