@@ -21,7 +21,8 @@
 # bench/results/<UTC stamp>/ (BENCH_RESULTS overrides); bench/benchreport
 # then writes the generated section of BENCHMARKS.md (between its markers)
 # and report.md in the results directory, every figure as a ratio to its
-# reference or target. Takes ~12 minutes.
+# reference or target. Takes 5–8 minutes (up to ~15 when a platform cannot
+# drain its backlog: each run is bounded by BENCH_DRAIN and BENCH_CHECK_WAIT).
 #
 # Knobs (environment): BENCH_MAX_DURATION (20s; BENCH_PG_MAX_DURATION, 10s,
 # on PostgreSQL), BENCH_MAX_CONCURRENCY (64), BENCH_RATE (1000),
