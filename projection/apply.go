@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,6 +13,7 @@ import (
 // item is one event to apply: a decoded message, or the decode error.
 type item struct {
 	msg       Message
+	value     []byte // the record's value (nil for History events)
 	decodeErr error
 	eventType string
 }
@@ -20,7 +22,14 @@ type item struct {
 func decodeRecord(dec Decoder, m Message, value []byte) item {
 	env, err := dec.Decode(value)
 	if err != nil {
-		it := item{msg: m, decodeErr: err}
+		// Best effort: the event id, for projection_errors and parking.
+		var id struct {
+			EventID string `json:"eventId"`
+		}
+		if json.Unmarshal(value, &id) == nil {
+			m.Envelope.EventID = id.EventID
+		}
+		it := item{msg: m, value: value, decodeErr: err}
 		var de *event.DecodeError
 		if errors.As(err, &de) {
 			it.eventType = de.EventType
@@ -28,7 +37,7 @@ func decodeRecord(dec Decoder, m Message, value []byte) item {
 		return it
 	}
 	m.Envelope = env
-	return item{msg: m, eventType: env.EventType}
+	return item{msg: m, value: value, eventType: env.EventType}
 }
 
 // target is where a batch goes: the live tables of a projection or the
@@ -40,18 +49,19 @@ type target struct {
 	tables Tables
 	seen   string // the physical dedup table
 	dedup  bool
+	park   bool // ParkKey: events of a parked key are parked behind it
 }
 
-func newTarget(p Projection, dedup bool, t Tables) *target {
+func newTarget(p Projection, cfg config, t Tables) *target {
 	return &target{
 		p: p, name: p.Name(), cpName: checkpointName(p.Name(), t.shadow), tables: t,
-		seen: t.Name(seenTable(p.Name())), dedup: dedup,
+		seen: t.Name(seenTable(p.Name())), dedup: cfg.dedup, park: cfg.policy == ParkKey,
 	}
 }
 
 // applyStats counts what a batch did.
 type applyStats struct {
-	applied, duplicates, skipped int
+	applied, duplicates, skipped, parked int
 }
 
 // applyFailure reports the item of a batch whose Apply (or decode) failed;
@@ -70,17 +80,49 @@ func (f *applyFailure) Unwrap() error { return f.err }
 // recorded in projection_errors and skipped. An *applyFailure names the
 // first item that could not be applied (including one whose type or
 // version is unknown); any other error is the database's.
+//
+// Under ParkKey an item whose topic and key have parked events is parked
+// behind them (stored in projection_parked, not applied, not deduplicated).
 func (t *target) apply(ctx context.Context, tx *sqldb.Tx, items []item) (applyStats, error) {
+	st, err := t.applyItems(ctx, tx, items)
+	if err != nil || len(items) == 0 {
+		return st, err
+	}
+	last := items[len(items)-1].msg
+	if last.Partition >= 0 {
+		if err := upsertCheckpoint(ctx, tx, t.cpName, TopicPartition{last.Topic, last.Partition}, last.Offset+1); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// applyItems is apply without the checkpoint.
+func (t *target) applyItems(ctx context.Context, tx *sqldb.Tx, items []item) (applyStats, error) {
 	var st applyStats
 	if len(items) == 0 {
 		return st, nil
 	}
+	var behind []bool // behind[i]: items[i] is parked behind its key
+	if t.park {
+		keys, err := parkedKeys(ctx, tx, t.cpName)
+		if err != nil {
+			return st, err
+		}
+		if len(keys) > 0 {
+			behind = make([]bool, len(items))
+			for i, it := range items {
+				behind[i] = it.msg.Partition >= 0 && keys[parkKey(it.msg.Topic, it.msg.Key)]
+			}
+		}
+	}
+	isBehind := func(i int) bool { return behind != nil && behind[i] }
 	var fresh map[string]struct{}
 	firstOf := map[string]int{}
 	if t.dedup {
 		ids := make([]string, 0, len(items))
 		for i, it := range items {
-			if it.decodeErr != nil {
+			if it.decodeErr != nil || isBehind(i) {
 				continue
 			}
 			id := it.msg.Envelope.EventID
@@ -97,6 +139,13 @@ func (t *target) apply(ctx context.Context, tx *sqldb.Tx, items []item) (applySt
 		}
 	}
 	for i, it := range items {
+		if isBehind(i) {
+			if err := parkItem(ctx, tx, t.cpName, it, "behind a parked event of its key"); err != nil {
+				return st, err
+			}
+			st.parked++
+			continue
+		}
 		if it.decodeErr != nil {
 			if errors.Is(it.decodeErr, event.ErrMalformed) {
 				if err := recordError(ctx, tx, t.cpName, it.msg, it.eventType, kindDecode, actionSkipped, it.decodeErr, 1); err != nil {
@@ -118,12 +167,6 @@ func (t *target) apply(ctx context.Context, tx *sqldb.Tx, items []item) (applySt
 			return st, &applyFailure{index: i, err: err}
 		}
 		st.applied++
-	}
-	last := items[len(items)-1].msg
-	if last.Partition >= 0 {
-		if err := upsertCheckpoint(ctx, tx, t.cpName, TopicPartition{last.Topic, last.Partition}, last.Offset+1); err != nil {
-			return st, err
-		}
 	}
 	return st, nil
 }

@@ -38,7 +38,10 @@
 // projection_errors and stops that partition at it — the model stays a
 // consistent prefix of the log, other partitions go on, Status shows the
 // error and WaitFor times out as stale; a restart after a fix retries it.
-// SkipEvent records it and moves on (then rebuild once fixed). A value that
+// SkipEvent records it and moves on (then rebuild once fixed). ParkKey
+// records it, parks it in projection_parked and moves on; the later events
+// of its topic and key are parked behind it until Runner.ReplayParked or
+// Runner.DiscardParked releases them — other keys are not blocked. A value that
 // is not a well-formed envelope (event.ErrMalformed) can never be applied:
 // it is recorded and skipped. An unknown type or version (a newer
 // producer) is poison without retries: deploying the newer reader fixes

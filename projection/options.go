@@ -25,6 +25,17 @@ const (
 	// checkpoint past it in the same transaction. The model goes on but
 	// misses the event: rebuild it once the cause is fixed.
 	SkipEvent
+	// ParkKey records the event in projection_errors, stores it in
+	// projection_parked and moves the checkpoint past it; the later events
+	// of the same topic and record key are parked behind it (in order,
+	// not applied), while the other keys of the partition go on. The model
+	// lacks only that key's events from the failing one on; WaitFor is not
+	// held up. Runner.ReplayParked applies the key's parked events once the
+	// cause is fixed, Runner.DiscardParked drops them. Sound for models
+	// that are keyed like their topics (order per key is all they rely
+	// on); a rebuild parks into the shadow and the swap carries the
+	// parked events over.
+	ParkKey
 )
 
 // Option configures a Runner.
@@ -72,7 +83,7 @@ func (c config) validate() error {
 		return fmt.Errorf("%w: backoff %v–%v", ErrInvalid, c.backoffMin, c.backoffMax)
 	case c.partitionWatch <= 0 || c.waitPoll <= 0 || c.leaderRetry <= 0:
 		return fmt.Errorf("%w: intervals must be positive", ErrInvalid)
-	case c.policy != StopPartition && c.policy != SkipEvent:
+	case c.policy != StopPartition && c.policy != SkipEvent && c.policy != ParkKey:
 		return fmt.Errorf("%w: poison policy %d", ErrInvalid, c.policy)
 	}
 	return nil

@@ -107,8 +107,9 @@ type Status struct {
 	// Applied counts events applied; Duplicates events skipped because
 	// their id was applied before; Skipped events skipped with an error
 	// recorded (malformed, or poison under SkipEvent); Poisoned events that
-	// exhausted their retries.
-	Applied, Duplicates, Skipped, Poisoned int64
+	// exhausted their retries; Parked events parked under ParkKey (the
+	// failing ones and those behind them).
+	Applied, Duplicates, Skipped, Poisoned, Parked int64
 }
 
 // PartitionStatus is one partition's position.
@@ -128,7 +129,7 @@ type PartitionStatus struct {
 // Status returns the runner's current position and counters.
 func (r *Runner) Status() Status {
 	st := Status{Projection: r.p.Name(), Leader: r.leader.Load(),
-		Applied: r.applied.Load(), Duplicates: r.duplicates.Load(), Skipped: r.skipped.Load(), Poisoned: r.poisoned.Load()}
+		Applied: r.applied.Load(), Duplicates: r.duplicates.Load(), Skipped: r.skipped.Load(), Poisoned: r.poisoned.Load(), Parked: r.parked.Load()}
 	r.mu.Lock()
 	for tp, next := range r.next {
 		ps := PartitionStatus{Topic: tp.Topic, Partition: tp.Partition, Next: next, HighWatermark: r.hw[tp], Stopped: r.stopped[tp]}

@@ -193,11 +193,11 @@ func (b *rebuilder) prepare(ctx context.Context) error {
 		}
 		b.gen = gen + 1
 		t := Tables{shadow: true, generation: b.gen}
-		b.shadow = newTarget(r.p, r.cfg.dedup, t)
+		b.shadow = newTarget(r.p, r.cfg, t)
 		if err := dropTables(ctx, tx, name, r.schema, t); err != nil {
 			return err
 		}
-		for _, q := range []string{`DELETE FROM projection_checkpoints WHERE projection = $1`, `DELETE FROM projection_errors WHERE projection = $1`} {
+		for _, q := range []string{`DELETE FROM projection_checkpoints WHERE projection = $1`, `DELETE FROM projection_errors WHERE projection = $1`, `DELETE FROM projection_parked WHERE projection = $1`} {
 			if _, err := tx.ExecContext(ctx, q, b.shadow.cpName); err != nil {
 				return fmt.Errorf("projection %s: clear shadow: %w", name, err)
 			}
@@ -428,7 +428,8 @@ func (b *rebuilder) applyCommitted(ctx context.Context, items []item) error {
 		}
 		perr := &PoisonError{Projection: b.r.p.Name(), Topic: it.msg.Topic, Partition: it.msg.Partition,
 			Offset: it.msg.Offset, EventID: it.msg.Envelope.EventID, Attempts: attempts, Err: f.err}
-		if b.r.cfg.policy != SkipEvent {
+		park := b.r.cfg.policy == ParkKey && it.msg.Partition >= 0
+		if b.r.cfg.policy != SkipEvent && !park {
 			return perr
 		}
 		kind := kindApply
@@ -436,7 +437,14 @@ func (b *rebuilder) applyCommitted(ctx context.Context, items []item) error {
 			kind = kindDecode
 		}
 		if err := b.r.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			if err := recordError(ctx, tx, b.shadow.cpName, it.msg, it.eventType, kind, actionSkipped, f.err, attempts); err != nil {
+			action := actionSkipped
+			if park {
+				action = actionParked
+				if err := parkItem(ctx, tx, b.shadow.cpName, it, f.err.Error()); err != nil {
+					return err
+				}
+			}
+			if err := recordError(ctx, tx, b.shadow.cpName, it.msg, it.eventType, kind, action, f.err, attempts); err != nil {
 				return err
 			}
 			if it.msg.Partition < 0 {

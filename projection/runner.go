@@ -46,7 +46,7 @@ type Runner struct {
 	// them.
 	resync map[TopicPartition]int
 
-	applied, duplicates, skipped, poisoned atomic.Int64
+	applied, duplicates, skipped, poisoned, parked atomic.Int64
 }
 
 // New returns a runner for p on db, decoding record values with dec.
@@ -70,7 +70,7 @@ func New(db *sqldb.DB, dec Decoder, p Projection, opts ...Option) (*Runner, erro
 	}
 	return &Runner{
 		db: db, dec: dec, p: p, schema: s, cfg: cfg,
-		live:    newTarget(p, cfg.dedup, Tables{}),
+		live:    newTarget(p, cfg, Tables{}),
 		next:    map[TopicPartition]int64{},
 		hw:      map[TopicPartition]int64{},
 		stopped: map[TopicPartition]*PoisonError{},
@@ -484,6 +484,27 @@ func (r *Runner) retry(ctx context.Context, cl *kgo.Client, tp TopicPartition, i
 		r.committed(tp, it.msg.Offset+1)
 		return true, nil
 	}
+	if r.cfg.policy == ParkKey {
+		r.cfg.log.Error("projection: parking event and its key", "err", perr, "key", string(it.msg.Key))
+		err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if err := r.fence(ctx, cl, tx, tp); err != nil {
+				return err
+			}
+			if err := recordError(ctx, tx, r.p.Name(), it.msg, it.eventType, kind, actionParked, cause, attempts); err != nil {
+				return err
+			}
+			if err := parkItem(ctx, tx, r.p.Name(), it, cause.Error()); err != nil {
+				return err
+			}
+			return upsertCheckpoint(ctx, tx, r.p.Name(), tp, it.msg.Offset+1)
+		})
+		if err != nil {
+			return false, err
+		}
+		r.parked.Add(1)
+		r.committed(tp, it.msg.Offset+1)
+		return true, nil
+	}
 	r.cfg.log.Error("projection: stopping partition", "err", perr)
 	if err := r.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		return recordError(ctx, tx, r.p.Name(), it.msg, it.eventType, kind, actionStopped, cause, attempts)
@@ -501,6 +522,7 @@ func (r *Runner) count(st applyStats) {
 	r.applied.Add(int64(st.applied))
 	r.duplicates.Add(int64(st.duplicates))
 	r.skipped.Add(int64(st.skipped))
+	r.parked.Add(int64(st.parked))
 }
 
 // committed records tp's new next offset and wakes waiters.

@@ -80,6 +80,8 @@ func (b *rebuilder) swap(ctx context.Context) (RebuildResult, error) {
 			{`UPDATE projection_checkpoints SET projection = $1 WHERE projection = $2`, []any{name, b.shadow.cpName}},
 			{`DELETE FROM projection_errors WHERE projection = $1`, []any{name}},
 			{`UPDATE projection_errors SET projection = $1 WHERE projection = $2`, []any{name, b.shadow.cpName}},
+			{`DELETE FROM projection_parked WHERE projection = $1`, []any{name}},
+			{`UPDATE projection_parked SET projection = $1 WHERE projection = $2`, []any{name, b.shadow.cpName}},
 			{`UPDATE projection_state SET generation = $1, updated_at = $2 WHERE projection = $3`, []any{b.gen, time.Now().UnixMilli(), name}},
 		}
 		for _, s := range stmts {

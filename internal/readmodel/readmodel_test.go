@@ -23,6 +23,7 @@ import (
 type fixture struct {
 	t   *testing.T
 	svc *readmodel.Service
+	db  *sqldb.DB
 	cl  *kgo.Client
 
 	mu  sync.Mutex
@@ -53,7 +54,7 @@ func newFixture(t *testing.T, open opener) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ids: map[int64]string{}}
+	f := &fixture{t: t, db: db, ids: map[int64]string{}}
 	svc, err := readmodel.New(ctx, db, codec,
 		readmodel.WithRunnerOptions(projection.WithKafkaOpts(kgo.SeedBrokers(b.Addr()))),
 		readmodel.WithConsistencyWait(5*time.Second),
@@ -292,6 +293,82 @@ func TestUserOrdersPaginationAndTokens(t *testing.T) {
 		stale, err := f.svc.Consistent(context.Background(), readmodel.UserOrdersName, never)
 		if err != nil || !stale {
 			t.Errorf("unpublished write: stale %v, %v; want stale", stale, err)
+		}
+	})
+}
+
+// TestUnknownVersionParksOnlyItsKey: an order event of an unknown version
+// parks its key (the user) on the read service — the user's later events
+// wait behind it — while another user on the same partition of orders
+// goes on. Discarding the bad event applies the parked ones.
+func TestUnknownVersionParksOnlyItsKey(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open)
+		ctx := context.Background()
+		at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+		bad, err := order.ToEnvelope(placed("o-bad", "u-bad", at), event.StartFlow("test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad.Version = 99
+		val, _ := bad.MarshalJSON()
+		res, err := f.cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Key: []byte("u-bad"), Value: val}).First()
+		if err != nil {
+			t.Fatal(err)
+		}
+		later := f.orderEvent("u-bad", placed("o-bad-2", "u-bad", at.Add(time.Minute)))
+		// Another user on the same partition.
+		var neighbour string
+		for i := 0; neighbour == "" && i < 64; i++ {
+			user := fmt.Sprintf("u-ok-%d", i)
+			env, _ := order.ToEnvelope(placed("o-"+user, user, at.Add(2*time.Minute)), event.StartFlow("test"))
+			v, _ := env.MarshalJSON()
+			r, err := f.cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Key: []byte(user), Value: v}).First()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Partition == res.Partition {
+				neighbour = user
+				f.mu.Lock()
+				f.pos++
+				f.ids[f.pos] = env.EventID
+				tok := fmt.Sprint(f.pos)
+				f.mu.Unlock()
+				f.fresh(readmodel.OrderViewName, tok) // not blocked by u-bad
+			}
+		}
+		if neighbour == "" {
+			t.Fatal("no user landed on u-bad's partition")
+		}
+		if _, err := f.svc.Order(ctx, "o-"+neighbour); err != nil {
+			t.Errorf("neighbour's order: %v", err)
+		}
+		// u-bad's later order is parked (its token never arrives).
+		r, err := f.svc.Runner(readmodel.OrderViewName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parked []projection.ParkedRecord
+		for deadline := time.Now().Add(10 * time.Second); len(parked) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if parked, err = projection.Parked(ctx, f.db, readmodel.OrderViewName); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(parked) != 2 || parked[0].EventID != bad.EventID || string(parked[1].Key) != "u-bad" {
+			t.Fatalf("parked = %+v, want the v99 event and u-bad's next", parked)
+		}
+		if _, err := f.svc.Order(ctx, "o-bad-2"); !errors.Is(err, readmodel.ErrNotFound) {
+			t.Errorf("u-bad's later order: %v, want not found while parked", err)
+		}
+		if n, err := r.ReplayParked(ctx, "orders", []byte("u-bad")); err == nil || n != 0 {
+			t.Errorf("replay of a still-unknown version = %d, %v; want an error", n, err)
+		}
+		if n, err := r.DiscardParked(ctx, "orders", []byte("u-bad")); err != nil || n != 2 {
+			t.Fatalf("discard = %d, %v", n, err)
+		}
+		f.fresh(readmodel.OrderViewName, later)
+		if o, err := f.svc.Order(ctx, "o-bad-2"); err != nil || o.Status != "placed" {
+			t.Errorf("after discard: %+v, %v", o, err)
 		}
 	})
 }

@@ -102,7 +102,10 @@ func New(ctx context.Context, db *sqldb.DB, dec projection.Decoder, opts ...Opti
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	ropts := append([]projection.Option{projection.WithLogger(s.log), projection.WithWaitPoll(50 * time.Millisecond)}, s.ropts...)
+	// ParkKey: an event that cannot be applied parks its key (and the
+	// key's later events), not its whole partition (DESIGN rule 3).
+	ropts := append([]projection.Option{projection.WithLogger(s.log), projection.WithWaitPoll(50 * time.Millisecond),
+		projection.WithPoisonPolicy(projection.ParkKey)}, s.ropts...)
 	for _, p := range All() {
 		r, err := projection.New(db, dec, p, ropts...)
 		if err != nil {
