@@ -107,7 +107,8 @@ func newProjectionsCmd() *cobra.Command {
 		Long: `The read service keeps its read models (projections) in DATA-DIR/read.db, or
 the schema read_service under --postgres: ` + strings.Join(readmodel.Names(), ", ") + `.
 
-  causeway projections list             checkpoints, lag and errors of each
+  causeway projections list             checkpoints, lag, errors and parked events
+  causeway projections parked NAME      parked events; --replay/--discard a key's
   causeway projections rebuild NAME     replay the topics from their start into
                                         a shadow copy, then swap it in atomically
 
@@ -118,7 +119,80 @@ card.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newProjectionsListCmd(), newProjectionsRebuildCmd())
+	cmd.AddCommand(newProjectionsListCmd(), newProjectionsRebuildCmd(), newProjectionsParkedCmd())
+	return cmd
+}
+
+func newProjectionsParkedCmd() *cobra.Command {
+	var (
+		cfg          projectionsConfig
+		topic, key   string
+		replay, drop bool
+	)
+	cmd := &cobra.Command{
+		Use:   "parked NAME",
+		Short: "List a projection's parked events, or replay or discard a key's",
+		Long: `The read service's projections park an event they cannot apply (e.g. an
+unknown version) together with the later events of its topic and key, so
+the other keys go on (policy ParkKey). This lists the parked events of the
+projection NAME; with --topic and --key and one of:
+
+  --replay    apply the key's parked events in order (once the cause is
+              fixed, e.g. causeway upgraded to know the version); if one
+              still fails nothing is released
+  --discard   drop the key's failing event(s) and apply those parked
+              behind them
+
+it releases them; the key's later events are applied directly again.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if replay && drop {
+				return fmt.Errorf("projections parked: --replay and --discard exclude each other")
+			}
+			if (replay || drop) && (topic == "" || key == "") {
+				return fmt.Errorf("projections parked: --replay and --discard need --topic and --key")
+			}
+			ctx := cmd.Context()
+			svc, db, err := cfg.open(ctx)
+			if err != nil {
+				return fmt.Errorf("projections parked: %w", err)
+			}
+			defer db.Close()
+			r, err := svc.Runner(args[0])
+			if err != nil {
+				return fmt.Errorf("projections parked: %w", err)
+			}
+			if replay || drop {
+				release, verb := r.ReplayParked, "replayed"
+				if drop {
+					release, verb = r.DiscardParked, "released (failing events discarded)"
+				}
+				n, err := release(ctx, topic, []byte(key))
+				if err != nil {
+					return fmt.Errorf("projections parked %s: %w", args[0], err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d parked events of %s/%q %s\n", args[0], n, topic, key, verb)
+				return nil
+			}
+			parked, err := projection.Parked(ctx, db, args[0])
+			if err != nil {
+				return fmt.Errorf("projections parked: %w", err)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TOPIC\tKEY\tPARTITION\tOFFSET\tEVENT\tPARKED AT\tREASON")
+			for _, p := range parked {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Topic, p.Key, p.Partition, p.Offset, p.EventID,
+					p.ParkedAt.Format(time.RFC3339), p.Reason)
+			}
+			return tw.Flush()
+		},
+	}
+	cfg.flags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&topic, "topic", "", "the parked key's topic")
+	f.StringVar(&key, "key", "", "the parked record key")
+	f.BoolVar(&replay, "replay", false, "apply the key's parked events")
+	f.BoolVar(&drop, "discard", false, "drop the key's failing events, apply the rest")
 	return cmd
 }
 
@@ -225,6 +299,7 @@ type projectionInfo struct {
 	Partitions []partitionPosition `json:"partitions"`
 	Lag        int64               `json:"lag"` // -1: unknown
 	Errors     int                 `json:"errors"`
+	Parked     int                 `json:"parked"`
 	LastError  string              `json:"lastError,omitempty"`
 }
 
@@ -370,6 +445,11 @@ func describeProjection(ctx context.Context, db *sqldb.DB, name string, ends map
 		return info, err
 	}
 	info.Errors = len(errs)
+	parked, err := projection.Parked(ctx, db, name)
+	if err != nil {
+		return info, err
+	}
+	info.Parked = len(parked)
 	if len(errs) > 0 {
 		e := errs[len(errs)-1]
 		info.LastError = fmt.Sprintf("%s/%d@%d event %s (%s) %s, %s after %d attempts: %s",
@@ -388,7 +468,7 @@ func sortPositions(ps []partitionPosition) {
 
 func printProjections(w io.Writer, infos []projectionInfo) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROJECTION\tTOPIC\tPARTITION\tNEXT\tEND\tLAG\tERRORS")
+	fmt.Fprintln(tw, "PROJECTION\tTOPIC\tPARTITION\tNEXT\tEND\tLAG\tERRORS\tPARKED")
 	dash := func(n int64) string {
 		if n < 0 {
 			return "-"
@@ -397,10 +477,10 @@ func printProjections(w io.Writer, infos []projectionInfo) {
 	}
 	for _, in := range infos {
 		if len(in.Partitions) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%d\n", in.Projection, in.Errors)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t%d\t%d\n", in.Projection, in.Errors, in.Parked)
 		}
 		for _, p := range in.Partitions {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\n", in.Projection, p.Topic, p.Partition, dash(p.Next), dash(p.End), dash(p.Lag), in.Errors)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%d\n", in.Projection, p.Topic, p.Partition, dash(p.Next), dash(p.End), dash(p.Lag), in.Errors, in.Parked)
 		}
 	}
 	_ = tw.Flush()
