@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -376,7 +377,44 @@ func (b *rebuilder) pollApply(ctx context.Context, wait time.Duration, tx *sqldb
 
 // applyIn applies items inside the swap transaction; any failure aborts
 // the rebuild.
+//
+// Under SkipEvent and ParkKey an event that cannot be decoded (unknown type
+// or version: no retry would help) is skipped or parked here as in the
+// earlier phases, so a poison event that arrives during the swap does not
+// fail the rebuild.
 func (b *rebuilder) applyIn(ctx context.Context, tx *sqldb.Tx, items []item) error {
+	if pol := b.r.cfg.policy; pol == SkipEvent || pol == ParkKey {
+		for i, it := range items {
+			if it.decodeErr == nil || errors.Is(it.decodeErr, event.ErrMalformed) {
+				continue
+			}
+			if i > 0 {
+				if err := b.applyIn(ctx, tx, items[:i]); err != nil {
+					return err
+				}
+			}
+			action, st := actionSkipped, applyStats{skipped: 1}
+			if pol == ParkKey && it.msg.Partition >= 0 {
+				action, st = actionParked, applyStats{parked: 1}
+				if err := parkItem(ctx, tx, b.shadow.cpName, it, it.decodeErr.Error()); err != nil {
+					return err
+				}
+			}
+			if err := recordError(ctx, tx, b.shadow.cpName, it.msg, it.eventType, kindDecode, action, it.decodeErr, 1); err != nil {
+				return err
+			}
+			if it.msg.Partition >= 0 {
+				if err := upsertCheckpoint(ctx, tx, b.shadow.cpName, TopicPartition{it.msg.Topic, it.msg.Partition}, it.msg.Offset+1); err != nil {
+					return err
+				}
+			}
+			b.advanced(items[i:i+1], st)
+			if i+1 < len(items) {
+				return b.applyIn(ctx, tx, items[i+1:])
+			}
+			return nil
+		}
+	}
 	st, err := b.shadow.apply(ctx, tx, items)
 	if err != nil {
 		var f *applyFailure

@@ -14,7 +14,7 @@ func (b *rebuilder) advanced(items []item, st applyStats) {
 	if last.Partition >= 0 {
 		b.shadowNext[TopicPartition{last.Topic, last.Partition}] = last.Offset + 1
 	}
-	b.done += int64(st.applied + st.duplicates + st.skipped)
+	b.done += int64(st.applied + st.duplicates + st.skipped + st.parked)
 	b.report(b.phase, false)
 }
 

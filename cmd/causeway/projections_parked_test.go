@@ -29,22 +29,7 @@ func TestProjectionsParked(t *testing.T) {
 	base := "http://" + up.rt.HTTPAddr
 	ctx := context.Background()
 
-	bad, err := order.ToEnvelope(order.Placed{OrderID: "o-parked", UserID: "u-parked", Currency: "USD", TotalMinor: 1,
-		PaymentMethod: "card_ok", Items: []order.Item{{ProductID: "p-1", Quantity: 1, UnitPriceMinor: 1}},
-		ShippingAddress: order.Address{Name: "A", Line1: "1", City: "C", Country: "US"}, PlacedAt: time.Now()}, event.StartFlow("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad.Version = 99
-	val, _ := bad.MarshalJSON()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(up.rt.KafkaAddr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: kafka.TopicOrders, Key: []byte("u-parked"), Value: val}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	bad := produceUnknownVersion(t, up.rt.KafkaAddr, "u-parked")
 	// Orders of other users are applied and read fresh.
 	for i := range 6 {
 		p, ok := rsPlace(t, base, i)
@@ -65,7 +50,10 @@ func TestProjectionsParked(t *testing.T) {
 		err := root.ExecuteContext(ctx)
 		return out.String(), err
 	}
-	var out string
+	var (
+		out string
+		err error
+	)
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out, bad.EventID); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("never parked:\n%s", out)
@@ -92,4 +80,27 @@ func TestProjectionsParked(t *testing.T) {
 	if out, err = run("projections", "parked", "order_view"); err != nil || strings.Contains(out, bad.EventID) {
 		t.Errorf("still parked after discard: %v\n%s", err, out)
 	}
+}
+
+// produceUnknownVersion produces an order.placed of version 99 (which no
+// reader knows) for user on orders and returns it.
+func produceUnknownVersion(t *testing.T, addr, user string) event.Envelope {
+	t.Helper()
+	bad, err := order.ToEnvelope(order.Placed{OrderID: "o-" + user, UserID: user, Currency: "USD", TotalMinor: 1,
+		PaymentMethod: "card_ok", Items: []order.Item{{ProductID: "p-1", Quantity: 1, UnitPriceMinor: 1}},
+		ShippingAddress: order.Address{Name: "A", Line1: "1", City: "C", Country: "US"}, PlacedAt: time.Now()}, event.StartFlow("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Version = 99
+	val, _ := bad.MarshalJSON()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: kafka.TopicOrders, Key: []byte(user), Value: val}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return bad
 }
