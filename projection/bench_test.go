@@ -61,7 +61,18 @@ func BenchmarkProjection(b *testing.B) {
 			end[tp] = max(end[tp], r.Offset)
 		}
 	}
-	b.ResetTimer()
+	// The library's default policy, and the read service's (ParkKey adds
+	// one parked-keys query per batch).
+	for _, pc := range []struct {
+		name   string
+		policy projection.PoisonPolicy
+	}{{"policy=stop", projection.StopPartition}, {"policy=park", projection.ParkKey}} {
+		b.Run(pc.name, func(b *testing.B) { benchCatchUp(b, broker.Addr(), n, end, pc.policy) })
+	}
+}
+
+// benchCatchUp measures a fresh runner catching up with end (n events).
+func benchCatchUp(b *testing.B, addr string, n int, end projection.Offsets, policy projection.PoisonPolicy) {
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -72,7 +83,8 @@ func BenchmarkProjection(b *testing.B) {
 		if err := db.Migrate(context.Background(), projection.Migrations()); err != nil {
 			b.Fatal(err)
 		}
-		r, err := projection.New(db, newCodec(b), &counts{}, projection.WithKafkaOpts(kgo.SeedBrokers(broker.Addr())))
+		r, err := projection.New(db, newCodec(b), &counts{}, projection.WithKafkaOpts(kgo.SeedBrokers(addr)),
+			projection.WithPoisonPolicy(policy))
 		if err != nil {
 			b.Fatal(err)
 		}
