@@ -2,6 +2,8 @@
 # Throwaway PostgreSQL cluster for tests and benchmarks.
 #   scripts/pg.sh start DIR [--fsync-off]  → prints the postgres:// URL on stdout
 #   scripts/pg.sh stop DIR
+#   scripts/pg.sh crash DIR    → pg_ctl stop -m immediate (no shutdown checkpoint: crash recovery at the next start)
+#   scripts/pg.sh restart DIR  → start the stopped cluster again on its port, with its options
 # DIR is created by start and removed by stop. Needs the postgresql server
 # binaries (Debian: apt-get install -y postgresql) and, as root, the postgres user.
 set -euo pipefail
@@ -21,8 +23,8 @@ start)
   [ "${3:-}" = "--fsync-off" ] && extra="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   asuser "$PGBIN/initdb" -D "$dir/pg" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
-  asuser "$PGBIN/pg_ctl" -D "$dir/pg" -l "$dir/log" -w start \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra" >/dev/null ||
+  echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 $extra" >"$dir/opts"
+  asuser "$PGBIN/pg_ctl" -D "$dir/pg" -l "$dir/log" -w start -o "$(cat "$dir/opts")" >/dev/null ||
     { cat "$dir/log" >&2; exit 1; }
   echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
   ;;
@@ -33,5 +35,12 @@ stop)
   fi
   rm -rf "$dir"
   ;;
-*) echo "usage: pg.sh start|stop DIR" >&2; exit 2 ;;
+crash)
+  asuser "$(pgbin)/pg_ctl" -D "$dir/pg" -m immediate -w stop >/dev/null
+  ;;
+restart)
+  asuser "$(pgbin)/pg_ctl" -D "$dir/pg" -l "$dir/log" -w start -o "$(cat "$dir/opts")" >/dev/null ||
+    { tail -20 "$dir/log" >&2; exit 1; }
+  ;;
+*) echo "usage: pg.sh start|stop|crash|restart DIR" >&2; exit 2 ;;
 esac

@@ -63,6 +63,10 @@ type ServeConfig struct {
 	ShutdownTimeout time.Duration
 	// DedupRetention is UpConfig.DedupRetention.
 	DedupRetention time.Duration
+	// SessionTimeout is UpConfig.SessionTimeout.
+	SessionTimeout time.Duration
+	// RebalanceTimeout is UpConfig.RebalanceTimeout.
+	RebalanceTimeout time.Duration
 	// Auth is httpapi.AuthOn (default), AuthAuto or AuthOff; it applies to
 	// the API of a process running the order service.
 	Auth string
@@ -278,6 +282,10 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
 	addDedupRetentionFlag(f, &cfg.DedupRetention)
 	addTracingFlags(f, &cfg.Tracing)
+	f.DurationVar(&cfg.SessionTimeout, "kafka-session-timeout", 0,
+		"consumer groups' session timeout: how long a killed member keeps its partitions (0: the client default, 45s; the broker bounds it)")
+	f.DurationVar(&cfg.RebalanceTimeout, "kafka-rebalance-timeout", 0,
+		"how long a rebalance waits for members to rejoin (0: the client default, 60s)")
 	return cmd
 }
 
@@ -325,7 +333,7 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 
 	upCfg := UpConfig{DataDir: cfg.DataDir, Saga: cfg.Saga, SagaStepTimeout: cfg.SagaStepTimeout, SyncWrites: cfg.SyncWrites,
 		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr, DedupRetention: cfg.DedupRetention,
-		Tracing: cfg.Tracing}
+		Tracing: cfg.Tracing, SessionTimeout: cfg.SessionTimeout, RebalanceTimeout: cfg.RebalanceTimeout}
 	opts := []platformOpt{withServices(cfg.Services...), withInstance(cfg.InstanceID)}
 	if cfg.Postgres != "" {
 		opts = append(opts, withOpener(func(ctx context.Context, name string) (*sqldb.DB, error) {

@@ -290,8 +290,15 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 // its Kafka client (with the metrics hooks), retries, the handler metrics
 // middleware, the rebalance histogram and the service's tracer provider.
 func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, service, group string, attempts int) []consumer.Opt {
+	kopts = append(slices.Clone(kopts), kgo.ClientID(instance+"-"+group))
+	if cfg.SessionTimeout > 0 {
+		kopts = append(kopts, kgo.SessionTimeout(cfg.SessionTimeout))
+	}
+	if cfg.RebalanceTimeout > 0 {
+		kopts = append(kopts, kgo.RebalanceTimeout(cfg.RebalanceTimeout))
+	}
 	return []consumer.Opt{
-		consumer.WithKafkaOpts(append(slices.Clone(kopts), kgo.ClientID(instance+"-"+group))...),
+		consumer.WithKafkaOpts(kopts...),
 		consumer.WithLogger(p.log.With("component", group)),
 		consumer.WithMaxAttempts(attempts),
 		consumer.WithBackoff(retryBase, retryMax),

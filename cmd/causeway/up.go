@@ -61,6 +61,14 @@ type UpConfig struct {
 	// AuthTokens is an inline token specification, read only from the
 	// environment (CAUSEWAY_AUTH_TOKENS), never from a flag.
 	AuthTokens string
+	// SessionTimeout is the consumer groups' Kafka session timeout (0:
+	// franz-go's default, 45 s): how long a member that died without
+	// leaving (kill -9) keeps its partitions before the group rebalances.
+	SessionTimeout time.Duration
+	// RebalanceTimeout bounds how long a rebalance waits for the members to
+	// rejoin (0: franz-go's default, 60 s); a member killed during a
+	// rebalance holds the group that long.
+	RebalanceTimeout time.Duration
 	// DedupRetention is the age beyond which processed-event (dedup) rows
 	// are pruned (0: consumer.DefaultPruneWindow); see retention.go.
 	DedupRetention time.Duration

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/causeway-dev/causeway/consumer"
@@ -22,6 +23,21 @@ const (
 
 // Topics are the topics the service consumes.
 var Topics = []string{kafka.TopicOrders, kafka.TopicInventory}
+
+// PanicTriggerPrefix is a test trigger: the handler panics on an event
+// (order.placed, order.cancelled, stock.reservation-failed,
+// stock.released) whose orderId starts with it. Orders placed through the
+// API never have such ids (the server makes them), so only a producer on the
+// bus can send one; the consumer runtime must retry it and dead-letter it
+// (kind panic) without the process crashing. The chaos run injects them.
+const PanicTriggerPrefix = "test-panic-"
+
+// panicTrigger panics for an order id with PanicTriggerPrefix.
+func panicTrigger(orderID string) {
+	if strings.HasPrefix(orderID, PanicTriggerPrefix) {
+		panic(fmt.Sprintf("payment: test trigger: order id %.60q", orderID))
+	}
+}
 
 // Handler is the service's consumer.Handler. It is safe for concurrent
 // use.
@@ -51,6 +67,7 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 			return consumer.Permanent(err)
 		}
 		p := e.(order.Placed)
+		panicTrigger(p.OrderID)
 		cur, err := load(ctx, tx, p.OrderID)
 		if err != nil {
 			return err
@@ -85,6 +102,7 @@ func (h *Handler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.Message)
 }
 
 func (h *Handler) refund(ctx context.Context, tx *sqldb.Tx, cause event.Envelope, orderID string, why schema.Cause) error {
+	panicTrigger(orderID)
 	cur, err := load(ctx, tx, orderID)
 	if err != nil {
 		return err
