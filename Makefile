@@ -24,6 +24,10 @@ bench:
 fuzz:
 	./scripts/fuzz.sh
 
+## chaos: the chaos run, 150 s of load under faults (CHAOS_DURATION, CHAOS_RATE); report in /tmp/causeway-chaos-report.txt
+chaos:
+	./scripts/chaos.sh
+
 vet:
 	$(GO) vet ./...
 

@@ -56,5 +56,10 @@ CAUSEWAY_CRASH_ORDERS=200 go test -count=1 -run '^TestCrashUp$' ./cmd/causeway/
 # compute its ratios right.
 (cd bench && go vet ./... && go test -count=1 -run=TestSides ./consumerpeer/ && go test -count=1 ./benchreport/)
 
+# The short chaos run (make chaos runs it longer): serve processes on
+# PostgreSQL (its own cluster, fsync on) and a standalone broker under load
+# while a nemesis kills and restarts everything; fails if an invariant does.
+CHAOS_DURATION=${CHAOS_DURATION:-30s} CHAOS_REPORT=${CAUSEWAY_ARTIFACTS}/chaos-report.txt scripts/chaos.sh
+
 # Short fuzz runs: each target a few seconds (make fuzz runs them longer).
 FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh
