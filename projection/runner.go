@@ -105,21 +105,39 @@ func (r *Runner) Run(ctx context.Context) error {
 			if err != nil {
 				r.cfg.log.Warn("projection: leader lock", "projection", r.p.Name(), "err", err)
 			}
-			if ok {
-				break
+			if !ok {
+				if !sleepCtx(ctx, r.cfg.leaderRetry) {
+					return nil
+				}
+				continue
 			}
+			r.leader.Store(true)
+			err = r.run(ctx, lock)
+			r.leader.Store(false)
+			if ctx.Err() != nil || !errors.Is(err, errLostLeader) {
+				return err
+			}
+			// The lock went with its connection (a PostgreSQL restart, say):
+			// stand for election again, and start over from the checkpoints
+			// (another runner may have moved them meanwhile).
+			r.cfg.log.Warn("projection: lost the leader lock; standing again", "projection", r.p.Name(), "err", err)
+			r.mu.Lock()
+			r.next, r.hw = map[TopicPartition]int64{}, map[TopicPartition]int64{}
+			r.stopped = map[TopicPartition]*PoisonError{}
+			r.mu.Unlock()
 			if !sleepCtx(ctx, r.cfg.leaderRetry) {
 				return nil
 			}
 		}
-		r.leader.Store(true)
-		defer r.leader.Store(false)
-		return r.run(ctx, lock)
 	}
 	r.leader.Store(true)
 	defer r.leader.Store(false)
 	return r.run(ctx, nil)
 }
+
+// errLostLeader: the runner's PostgreSQL session lock was lost while it
+// ran; Run stands for election again.
+var errLostLeader = errors.New("lost the leader lock")
 
 func (r *Runner) run(ctx context.Context, lock *sqldb.SessionLock) error {
 	if err := r.Setup(ctx); err != nil {
@@ -191,7 +209,7 @@ func (r *Runner) fetchLoop(ctx context.Context, cl *kgo.Client, adm *kadm.Client
 			if lock != nil {
 				if ok, err := lock.Ensure(ctx); !ok && ctx.Err() == nil {
 					select {
-					case ch <- fetched{err: fmt.Errorf("projection %s: lost the leader lock: %v", r.p.Name(), err)}:
+					case ch <- fetched{err: fmt.Errorf("projection %s: %w: %v", r.p.Name(), errLostLeader, err)}:
 					case <-ctx.Done():
 					}
 					return

@@ -19,7 +19,9 @@ export CAUSEWAY_CHAOS_POSTGRES_URL=$url CAUSEWAY_CHAOS_PG_DIR=$pgdir CAUSEWAY_CH
 export CAUSEWAY_CHAOS_RATE=${CHAOS_RATE:-40}
 export CAUSEWAY_CHAOS_REPORT=${CHAOS_REPORT:-/tmp/causeway-chaos-report.txt}
 echo "chaos.sh: $dur at $CAUSEWAY_CHAOS_RATE orders/s, PostgreSQL (fsync on) at $url" >&2
-go test -count=1 -timeout 20m -run '^TestChaos$' -v ./cmd/causeway/ 2>&1 | tee /tmp/causeway-chaos.log | grep -v '^=== \|^    chaos_test' || true
+set +e
+go test -count=1 -timeout 20m -run '^TestChaos$' -v ./cmd/causeway/ 2>&1 | tee /tmp/causeway-chaos.log | grep -v '^=== \|^    chaos_test'
 status=${PIPESTATUS[0]}
+set -e
 echo "chaos.sh: report in $CAUSEWAY_CHAOS_REPORT, log in /tmp/causeway-chaos.log" >&2
 exit "$status"
