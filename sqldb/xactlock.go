@@ -2,9 +2,12 @@ package sqldb
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
+	"strings"
 )
 
 // Lock takes the transaction-scoped lock called name in this DB's schema
@@ -53,4 +56,27 @@ func IsConflict(err error) bool {
 		return true
 	}
 	return false
+}
+
+// IsUnavailable reports whether err says the database cannot be reached
+// or is going away, not that the statement was wrong: a connection
+// failure (a net.Error, driver.ErrBadConn, SQLSTATE class 08), PostgreSQL
+// shutting down or starting up (57P01, 57P02, 57P03) or out of
+// connections (53300). An API answers such an error with 503 and
+// Retry-After; the request may simply be retried.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		code := s.SQLState()
+		switch {
+		case strings.HasPrefix(code, "08"), code == "57P01", code == "57P02", code == "57P03", code == "53300":
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/order"
 	"github.com/causeway-dev/causeway/internal/ordersvc"
 	"github.com/causeway-dev/causeway/internal/readmodel"
+	"github.com/causeway-dev/causeway/sqldb"
 )
 
 // statusFor is the one place that maps an error to an HTTP status. An
@@ -51,6 +52,7 @@ func statusFor(err error) int {
 		errors.Is(err, dlq.ErrLoopGuard):
 		return http.StatusConflict
 	case errors.Is(err, ErrUnavailable),
+		sqldb.IsUnavailable(err),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable
@@ -70,6 +72,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case http.StatusServiceUnavailable:
 		p.Detail = "the service cannot answer now; retry later"
+		w.Header().Set("Retry-After", "1")
 		log.WarnContext(r.Context(), "request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	default:
 		p.Detail = err.Error()
