@@ -279,16 +279,23 @@ var rsCompared = []string{
 	`SELECT order_id, event_id, event_type, at, topic FROM order_timeline ORDER BY order_id, event_id`,
 }
 
-// truncateTopic deletes every record of topic up to its end offsets, as
-// retention would.
-func truncateTopic(t *testing.T, addr, topic string) {
+// testAdmin returns an admin client of the broker at addr, closed when
+// the test ends.
+func testAdmin(t *testing.T, addr string) *kadm.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// truncateTopic deletes every record of topic up to its end offsets, as
+// retention would.
+func truncateTopic(t *testing.T, addr, topic string) {
+	t.Helper()
+	adm := testAdmin(t, addr)
 	ctx := context.Background()
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
@@ -311,12 +318,7 @@ func truncateTopic(t *testing.T, addr, topic string) {
 // in a row agree.
 func rsSteadyEnds(t *testing.T, addr string) map[projection.TopicPartition]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	adm := testAdmin(t, addr)
 	read := func() map[projection.TopicPartition]int64 {
 		ends, err := adm.ListEndOffsets(context.Background(), readTopics()...)
 		if err != nil {
