@@ -195,6 +195,7 @@ func (c ServeConfig) runsHTTP() bool {
 func newServeCmd() *cobra.Command {
 	cfg := DefaultServeConfig()
 	var brokers, pprofAddr string
+	var gcPercent int
 	services := strings.Join(cfg.Services, ",")
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -246,6 +247,9 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 				return fmt.Errorf("serve: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)).With("instance", cfg.InstanceID)
+			if err := applyGC(cmd.Flags(), gcPercent, log); err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
 			stopPprof, err := startPprof(pprofAddr, log)
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
@@ -256,6 +260,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	}
 	f := cmd.Flags()
 	addPprofFlag(f, &pprofAddr)
+	addGCFlag(f, &gcPercent)
 	f.StringVar(&services, "services", services, "comma-separated services to run: "+strings.Join(serviceNames, ","))
 	f.StringVar(&brokers, "brokers", "", "comma-separated seed brokers, host:port (required)")
 	f.StringVar(&cfg.Kafka.SASL.Mechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default: no SASL)")

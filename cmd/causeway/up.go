@@ -168,6 +168,7 @@ type Runtime struct {
 func newUpCmd() *cobra.Command {
 	cfg := DefaultUpConfig()
 	var pprofAddr string
+	var gcPercent int
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run every service in one process, with the embedded broker and SQLite",
@@ -201,6 +202,9 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 				return fmt.Errorf("up: %w", err)
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if err := applyGC(cmd.Flags(), gcPercent, log); err != nil {
+				return fmt.Errorf("up: %w", err)
+			}
 			stopPprof, err := startPprof(pprofAddr, log)
 			if err != nil {
 				return fmt.Errorf("up: %w", err)
@@ -211,6 +215,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	}
 	f := cmd.Flags()
 	addPprofFlag(f, &pprofAddr)
+	addGCFlag(f, &gcPercent)
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory: DIR/broker, DIR/order.db, …")
 	f.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "host:port of the HTTP API (port 0 picks a free port)")
 	f.StringVar(&cfg.KafkaAddr, "kafka-addr", cfg.KafkaAddr, "host:port of the embedded Kafka broker (port 0 picks a free port)")

@@ -96,7 +96,7 @@ func orderID(e order.Event) string {
 func (h *Handler) orderEvent(ctx context.Context, tx *sqldb.Tx, e order.Event, next Status) error {
 	id := orderID(e)
 	now := h.now()
-	row, err := loadOrder(ctx, tx, id, now)
+	row, err := loadOrder(ctx, tx, id)
 	if err != nil {
 		return err
 	}

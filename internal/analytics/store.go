@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -40,19 +41,21 @@ type orderRow struct {
 	Lines    []Line
 }
 
-func loadOrder(ctx context.Context, tx *sqldb.Tx, id string, now time.Time) (orderRow, error) {
-	if _, err := consumer.Exec(ctx, tx, `INSERT INTO analytics_orders (order_id, status, updated_at) VALUES ($1, '', $2)
-		ON CONFLICT (order_id) DO NOTHING`, id, now.UnixMicro()); err != nil {
-		return orderRow{}, fmt.Errorf("analytics: order %s: %w", id, err)
-	}
+// loadOrder reads order id (locked on PostgreSQL); an order not stored yet
+// is a row with StatusNone.
+func loadOrder(ctx context.Context, tx *sqldb.Tx, id string) (orderRow, error) {
 	lock := ""
 	if tx.Dialect == sqldb.Postgres {
 		lock = " FOR UPDATE"
 	}
 	r := orderRow{OrderID: id}
 	var status, items string
-	if err := tx.QueryRowContext(ctx, `SELECT status, currency, items FROM analytics_orders WHERE order_id = $1`+lock, id).
-		Scan(&status, &r.Currency, &items); err != nil {
+	err := tx.QueryRowContext(ctx, `SELECT status, currency, items FROM analytics_orders WHERE order_id = $1`+lock, id).
+		Scan(&status, &r.Currency, &items)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return r, nil // the order's first event: saveOrder inserts the row
+	case err != nil:
 		return r, fmt.Errorf("analytics: load order %s: %w", id, err)
 	}
 	r.Status = Status(status)
@@ -64,6 +67,10 @@ func loadOrder(ctx context.Context, tx *sqldb.Tx, id string, now time.Time) (ord
 	return r, nil
 }
 
+// saveOrder writes r, inserting the row of a new order: one statement.
+// (The handler's transaction lock serialises analytics transactions, so
+// no other one inserts the same order in between; the upsert would be
+// right even if one did.)
 func saveOrder(ctx context.Context, tx *sqldb.Tx, r orderRow, now time.Time) error {
 	items := ""
 	if len(r.Lines) > 0 {
@@ -73,7 +80,8 @@ func saveOrder(ctx context.Context, tx *sqldb.Tx, r orderRow, now time.Time) err
 		}
 		items = string(b)
 	}
-	if _, err := consumer.Exec(ctx, tx, `UPDATE analytics_orders SET status = $2, currency = $3, items = $4, updated_at = $5 WHERE order_id = $1`,
+	if _, err := consumer.Exec(ctx, tx, `INSERT INTO analytics_orders (order_id, status, currency, items, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, currency = excluded.currency, items = excluded.items, updated_at = excluded.updated_at`,
 		r.OrderID, string(r.Status), r.Currency, items, now.UnixMicro()); err != nil {
 		return fmt.Errorf("analytics: save order %s: %w", r.OrderID, err)
 	}

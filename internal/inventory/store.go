@@ -119,11 +119,18 @@ func forUpdate(d sqldb.Dialect) string {
 	return ""
 }
 
-// loadOrder creates the order's row if needed and reads it, locked.
+// loadOrder reads the order's row, locked on PostgreSQL (where it is
+// created first if needed).
 func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time) (Order, error) {
-	if _, err := consumer.Exec(ctx, tx, `INSERT INTO inventory_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
-		ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
-		return Order{}, fmt.Errorf("inventory: order %s: %w", orderID, err)
+	// On PostgreSQL the row must exist before SELECT … FOR UPDATE, so that
+	// concurrent transactions about the order queue on it. SQLite has one
+	// writer: a missing row is read as a pending order and saveOrder
+	// inserts it, one statement less per event.
+	if tx.Dialect == sqldb.Postgres {
+		if _, err := consumer.Exec(ctx, tx, `INSERT INTO inventory_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
+			ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
+			return Order{}, fmt.Errorf("inventory: order %s: %w", orderID, err)
+		}
 	}
 	o := Order{OrderID: orderID}
 	var items sql.NullString
@@ -131,7 +138,10 @@ func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time)
 	err := tx.QueryRowContext(ctx, `SELECT user_id, items, paid_event, paid_corr, undo_event, undo_corr, undo_cause, status
 		FROM inventory_orders WHERE order_id = $1`+forUpdate(tx.Dialect), orderID).
 		Scan(&o.UserID, &items, &o.Paid.EventID, &o.Paid.CorrelationID, &o.Undo.EventID, &o.Undo.CorrelationID, &cause, &status)
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows) && tx.Dialect != sqldb.Postgres:
+		return Order{OrderID: orderID, Status: StatusPending}, nil
+	case err != nil:
 		return Order{}, fmt.Errorf("inventory: load order %s: %w", orderID, err)
 	}
 	if items.Valid {
@@ -146,6 +156,7 @@ func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time)
 	return o, nil
 }
 
+// saveOrder writes o, inserting its row if loadOrder found none.
 func saveOrder(ctx context.Context, tx *sqldb.Tx, o Order, now time.Time) error {
 	var items any
 	if o.Items != nil {
@@ -155,8 +166,11 @@ func saveOrder(ctx context.Context, tx *sqldb.Tx, o Order, now time.Time) error 
 		}
 		items = string(b)
 	}
-	_, err := consumer.Exec(ctx, tx, `UPDATE inventory_orders SET user_id = $2, items = $3, paid_event = $4, paid_corr = $5,
-		undo_event = $6, undo_corr = $7, undo_cause = $8, status = $9, updated_at = $10 WHERE order_id = $1`,
+	_, err := consumer.Exec(ctx, tx, `INSERT INTO inventory_orders (order_id, user_id, items, paid_event, paid_corr,
+		undo_event, undo_corr, undo_cause, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (order_id) DO UPDATE SET user_id = excluded.user_id, items = excluded.items, paid_event = excluded.paid_event,
+		paid_corr = excluded.paid_corr, undo_event = excluded.undo_event, undo_corr = excluded.undo_corr,
+		undo_cause = excluded.undo_cause, status = excluded.status, updated_at = excluded.updated_at`,
 		o.OrderID, o.UserID, items, o.Paid.EventID, o.Paid.CorrelationID, o.Undo.EventID, o.Undo.CorrelationID,
 		string(o.UndoCause), string(o.Status), now.UnixMicro())
 	if err != nil {

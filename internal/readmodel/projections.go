@@ -111,13 +111,24 @@ func (OrderView) Apply(ctx context.Context, tx *sqldb.Tx, t projection.Tables, m
 	}
 	ov, tl := t.Name("order_views"), t.Name("order_timeline")
 	at := micros(env.Timestamp)
-	if _, err := projection.Exec(ctx, tx, `INSERT INTO `+ov+` (order_id, updated_at) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING`, ref.OrderID, at); err != nil {
-		return err
-	}
+	// set updates the order's row, creating it first if this is the
+	// first event of the order the view sees: one statement for every
+	// event but the first.
 	set := func(cols string, args ...any) error {
 		n := len(args)
 		q := `UPDATE ` + ov + ` SET ` + cols + fmt.Sprintf(`, updated_at = CASE WHEN updated_at < $%d THEN $%d ELSE updated_at END WHERE order_id = $%d`, n+1, n+1, n+2)
-		_, err := projection.Exec(ctx, tx, q, append(args, at, ref.OrderID)...)
+		args = append(args, at, ref.OrderID)
+		res, err := projection.Exec(ctx, tx, q, args...)
+		if err != nil {
+			return err
+		}
+		if rows, err := res.RowsAffected(); err != nil || rows > 0 {
+			return err
+		}
+		if _, err := projection.Exec(ctx, tx, `INSERT INTO `+ov+` (order_id, updated_at) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING`, ref.OrderID, at); err != nil {
+			return err
+		}
+		_, err = projection.Exec(ctx, tx, q, args...)
 		return err
 	}
 	// status keeps a terminal status: a late event cannot reopen an order.

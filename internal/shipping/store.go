@@ -2,7 +2,9 @@ package shipping
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,10 +56,18 @@ func Statuses(ctx context.Context, db *sqldb.DB) (map[Status]int, error) {
 	return out, rows.Err()
 }
 
+// loadOrder reads the order's row, locked on PostgreSQL (where it is
+// created first if needed).
 func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time) (Order, error) {
-	if _, err := consumer.Exec(ctx, tx, `INSERT INTO shipping_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
-		ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
-		return Order{}, fmt.Errorf("shipping: order %s: %w", orderID, err)
+	// On PostgreSQL the row must exist before SELECT … FOR UPDATE, so that
+	// concurrent transactions about the order queue on it. SQLite has one
+	// writer: a missing row is read as a pending order and saveOrder
+	// inserts it, one statement less per event.
+	if tx.Dialect == sqldb.Postgres {
+		if _, err := consumer.Exec(ctx, tx, `INSERT INTO shipping_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
+			ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
+			return Order{}, fmt.Errorf("shipping: order %s: %w", orderID, err)
+		}
 	}
 	lock := ""
 	if tx.Dialect == sqldb.Postgres {
@@ -69,17 +79,26 @@ func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time)
 		status, shipment_id, carrier, tracking_number FROM shipping_orders WHERE order_id = $1`+lock, orderID).
 		Scan(&o.UserID, &o.Country, &o.Reserved.EventID, &o.Reserved.CorrelationID, &o.Undo.EventID, &o.Undo.CorrelationID,
 			&cause, &status, &o.ShipmentID, &o.Carrier, &o.TrackingNumber)
-	if err != nil {
+	switch {
+	case errors.Is(err, sql.ErrNoRows) && tx.Dialect != sqldb.Postgres:
+		return Order{OrderID: orderID, Status: StatusPending}, nil
+	case err != nil:
 		return Order{}, fmt.Errorf("shipping: load order %s: %w", orderID, err)
 	}
 	o.Status, o.UndoCause = Status(status), schema.Cause(cause)
 	return o, nil
 }
 
+// saveOrder writes o, inserting its row if loadOrder found none.
 func saveOrder(ctx context.Context, tx *sqldb.Tx, o Order, now time.Time) error {
-	_, err := consumer.Exec(ctx, tx, `UPDATE shipping_orders SET user_id = $2, country = $3, reserved_event = $4, reserved_corr = $5,
-		undo_event = $6, undo_corr = $7, undo_cause = $8, status = $9, shipment_id = $10, carrier = $11, tracking_number = $12,
-		updated_at = $13 WHERE order_id = $1`,
+	_, err := consumer.Exec(ctx, tx, `INSERT INTO shipping_orders (order_id, user_id, country, reserved_event, reserved_corr,
+		undo_event, undo_corr, undo_cause, status, shipment_id, carrier, tracking_number, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (order_id) DO UPDATE SET user_id = excluded.user_id, country = excluded.country,
+		reserved_event = excluded.reserved_event, reserved_corr = excluded.reserved_corr, undo_event = excluded.undo_event,
+		undo_corr = excluded.undo_corr, undo_cause = excluded.undo_cause, status = excluded.status,
+		shipment_id = excluded.shipment_id, carrier = excluded.carrier, tracking_number = excluded.tracking_number,
+		updated_at = excluded.updated_at`,
 		o.OrderID, o.UserID, o.Country, o.Reserved.EventID, o.Reserved.CorrelationID, o.Undo.EventID, o.Undo.CorrelationID,
 		string(o.UndoCause), string(o.Status), o.ShipmentID, o.Carrier, o.TrackingNumber, now.UnixMicro())
 	if err != nil {
