@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/kafka"
 )
@@ -79,7 +80,7 @@ func (o *observer) run() {
 			// Most order events are not terminal: the CloudEvents type
 			// header says so without decoding the value (records without
 			// the header are decoded).
-			if t, ok := headerType(r); ok && t != "order.shipped" && t != "order.cancelled" {
+			if t, ok := consumer.Header(r.Headers, event.HeaderType); ok && t != "order.shipped" && t != "order.cancelled" {
 				return
 			}
 			var env struct {
@@ -109,16 +110,6 @@ func (o *observer) run() {
 			o.mu.Unlock()
 		})
 	}
-}
-
-// headerType returns the record's ce_type header, if it has one.
-func headerType(r *kgo.Record) (string, bool) {
-	for _, h := range r.Headers {
-		if h.Key == event.HeaderType {
-			return string(h.Value), true
-		}
-	}
-	return "", false
 }
 
 // get returns the terminal event of orderID, if seen.
