@@ -14,8 +14,10 @@ import (
 //
 // A failed (stuck) saga is stuck either on a compensation (it failed or
 // timed out too often) or, when MarkStuck stopped it because a
-// participant dead-lettered its command, possibly on an action: the phase
-// of its last "stuck" history entry says which.
+// participant dead-lettered its command or MarkReplyStuck because the
+// orchestrator dead-lettered the reply, possibly on an action: the phase
+// of its last "stuck" or "stuck-reply" history entry says which, and the
+// event whether the command may have taken effect (a lost reply).
 
 // Compensate aborts a running saga, or one stuck on an action: it starts
 // compensating from the current step (whose action may have taken
@@ -24,7 +26,7 @@ import (
 func (o *Orchestrator) Compensate(ctx context.Context, tx *sqldb.Tx, sagaID, reason string) error {
 	return o.operate(ctx, tx, sagaID, "compensate", reason, func(st Status, stuck Phase) bool {
 		return st == StatusRunning || (st == StatusFailed && stuck == PhaseAction)
-	}, func(c *change, _ Phase) {
+	}, func(c *change, _ stuckOn) {
 		c.compensate(c.st.Step, reason)
 	})
 }
@@ -34,9 +36,9 @@ func (o *Orchestrator) Compensate(ctx context.Context, tx *sqldb.Tx, sagaID, rea
 // or, for a saga stuck on an action, the action (the saga is running
 // again).
 func (o *Orchestrator) Retry(ctx context.Context, tx *sqldb.Tx, sagaID, reason string) error {
-	return o.operate(ctx, tx, sagaID, "retry", reason, failed, func(c *change, stuck Phase) {
+	return o.operate(ctx, tx, sagaID, "retry", reason, failed, func(c *change, stuck stuckOn) {
 		c.st.Status = StatusCompensating
-		if stuck == PhaseAction {
+		if stuck.phase == PhaseAction {
 			c.st.Status, c.st.Reason = StatusRunning, ""
 		}
 		c.st.Attempt = 1
@@ -45,14 +47,20 @@ func (o *Orchestrator) Retry(ctx context.Context, tx *sqldb.Tx, sagaID, reason s
 
 // Skip gives up the command a failed (stuck) saga is stuck on. A
 // compensation is taken as done by hand, and the saga goes on with the
-// previous steps' compensations. An action (dead-lettered, so it took no
-// effect) is abandoned: the saga compensates the steps before it.
+// previous steps' compensations. An action is abandoned: when the action
+// itself was dead-lettered (it took no effect) the saga compensates the
+// steps before it; when its reply was (MarkReplyStuck: it may have taken
+// effect) the saga compensates that step too.
 func (o *Orchestrator) Skip(ctx context.Context, tx *sqldb.Tx, sagaID, reason string) error {
-	return o.operate(ctx, tx, sagaID, "skip", reason, failed, func(c *change, stuck Phase) {
-		if stuck == PhaseAction {
+	return o.operate(ctx, tx, sagaID, "skip", reason, failed, func(c *change, stuck stuckOn) {
+		if stuck.phase == PhaseAction {
 			c.history = append(c.history, HistoryEntry{At: c.now, Step: c.st.Step, StepName: c.step().Name,
 				Phase: PhaseAction, Event: EventSkipped, CommandID: c.st.CommandID, Reason: "operator: " + reason})
-			c.compensate(c.st.Step-1, fmt.Sprintf("step %s skipped by an operator: %s", c.step().Name, reason))
+			from := c.st.Step - 1
+			if stuck.replyLost {
+				from = c.st.Step
+			}
+			c.compensate(from, fmt.Sprintf("step %s skipped by an operator: %s", c.step().Name, reason))
 			return
 		}
 		c.record(EventSkipped, c.st.CommandID, "operator: "+reason)
@@ -65,17 +73,18 @@ func (o *Orchestrator) Skip(ctx context.Context, tx *sqldb.Tx, sagaID, reason st
 func failed(st Status, _ Phase) bool { return st == StatusFailed }
 
 func (o *Orchestrator) operate(ctx context.Context, tx *sqldb.Tx, sagaID, action, reason string,
-	allowed func(Status, Phase) bool, apply func(*change, Phase)) error {
+	allowed func(Status, Phase) bool, apply func(*change, stuckOn)) error {
 	st, def, err := o.load(ctx, tx, sagaID)
 	if err != nil {
 		return err
 	}
-	stuck := Phase("")
+	var on stuckOn
 	if st.Status == StatusFailed {
-		if stuck, err = stuckPhase(ctx, tx, sagaID); err != nil {
+		if on, err = stuckPhase(ctx, tx, sagaID); err != nil {
 			return err
 		}
 	}
+	stuck := on.phase
 	if !allowed(st.Status, stuck) {
 		desc := string(st.Status)
 		if stuck != "" {
@@ -87,7 +96,7 @@ func (o *Orchestrator) operate(ctx context.Context, tx *sqldb.Tx, sagaID, action
 	c.history = append(c.history, HistoryEntry{At: c.now, Step: st.Step, StepName: c.step().Name,
 		Phase: opPhase(st.Status, stuck), Event: EventOperator, Reason: action + ": " + reason})
 	causation := st.CommandID
-	apply(c, stuck)
+	apply(c, on)
 	o.dispatch(ctx, c, causation)
 	_, err = o.save(ctx, tx, c)
 	return err

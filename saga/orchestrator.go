@@ -180,15 +180,16 @@ func (o *Orchestrator) HandleReply(ctx context.Context, tx *sqldb.Tx, reply even
 	if err != nil {
 		return false, err
 	}
-	// A saga stuck on an action (MarkStuck: its command was dead-lettered)
-	// takes the reply to that action — the letter was replayed once its
-	// cause was fixed — and runs on as if it had never stopped.
+	// A saga stuck on an action (MarkStuck: its command was dead-lettered;
+	// MarkReplyStuck: the reply was) takes the reply to that action — the
+	// letter was replayed once its cause was fixed — and runs on as if it
+	// had never stopped.
 	if st.Status == StatusFailed && cmd.phase == PhaseAction && st.Step == cmd.step {
-		ph, err := stuckPhase(ctx, tx, st.ID)
+		on, err := stuckPhase(ctx, tx, st.ID)
 		if err != nil {
 			return false, err
 		}
-		if ph == PhaseAction {
+		if on.phase == PhaseAction {
 			st.Status, st.Reason = StatusRunning, ""
 		}
 	}

@@ -24,8 +24,9 @@ const (
 	StatusCompensated Status = "compensated"
 	// StatusFailed: the saga is stuck — a compensation failed, could not be
 	// built, or timed out more often than allowed, or the command it waits
-	// for was dead-lettered (MarkStuck; possibly an action). It waits for an
-	// operator (see Orchestrator.Retry, Skip, Compensate).
+	// for, or the reply to it, was dead-lettered (MarkStuck, MarkReplyStuck;
+	// possibly an action). It waits for an operator (see
+	// Orchestrator.Retry, Skip, Compensate).
 	StatusFailed Status = "failed"
 )
 
@@ -65,6 +66,7 @@ const (
 	EventCompleted   = "completed"   // the saga completed
 	EventCompensated = "compensated" // the saga finished compensating
 	EventStuck       = "stuck"       // the saga became failed
+	EventStuckReply  = "stuck-reply" // failed: the reply to its command was dead-lettered (MarkReplyStuck)
 	EventOperator    = "operator"    // an operator action
 )
 

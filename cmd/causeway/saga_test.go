@@ -161,15 +161,19 @@ type services struct{ order, payment, inventory, shipping *sqldb.DB }
 
 func openServices(t *testing.T, dir string) services {
 	t.Helper()
-	open := func(name string) *sqldb.DB {
-		db, err := sqlite.Open(context.Background(), filepath.Join(dir, name+".db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	open := func(name string) *sqldb.DB { return openSQLite(t, filepath.Join(dir, name+".db")) }
 	return services{open("order"), open("payment"), open("inventory"), open("shipping")}
+}
+
+// openSQLite opens the SQLite database at path for the rest of the test.
+func openSQLite(t *testing.T, path string) *sqldb.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,9 +14,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/internal/inventory"
+	"github.com/causeway-dev/causeway/internal/ordersvc"
 	"github.com/causeway-dev/causeway/internal/payment"
 	"github.com/causeway-dev/causeway/internal/shipping"
+	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/saga"
 	"github.com/causeway-dev/causeway/sqldb"
 )
@@ -24,23 +28,35 @@ import (
 const sagaDLQWatcherGroup = "saga-dlq-watcher"
 
 // sagaDLQTopics are the dead-letter topics of the orchestrated
-// participants, where their dead-lettered commands go.
+// participants, where their dead-lettered commands go, and that of the
+// orchestrator, where its dead-lettered replies go.
 var sagaDLQTopics = []string{
 	consumer.DeadLetterTopic(payment.Group),
 	consumer.DeadLetterTopic(inventory.Group),
 	consumer.DeadLetterTopic(shipping.Group),
+	consumer.DeadLetterTopic(ordersvc.OrchestratorGroup),
 }
 
 // stuckWatcher closes the gap between dead letters and stuck sagas under
-// orchestration: it reads the participants' dead-letter topics (group
-// saga-dlq-watcher, from the start) and, for every letter of a command
-// (original topic commands.*) that carries the orchestrator's headers
-// (causeway-saga-id, -step, -phase; a dead letter keeps the original
-// headers, and needs no decodable value), marks its saga stuck with
-// saga.MarkStuck in the order database — at once, instead of after the
-// step timeouts. MarkStuck is idempotent and ignores letters of commands
-// the saga no longer waits for, so redelivery after a crash is harmless;
-// offsets are committed after the transaction.
+// orchestration: it reads the participants' and the orchestrator's
+// dead-letter topics (group saga-dlq-watcher, from the start) and marks
+// sagas stuck in the order database — at once, instead of after the step
+// timeouts:
+//   - a letter of a command (original topic commands.*) that carries the
+//     orchestrator's headers (causeway-saga-id, -step, -phase; a dead
+//     letter keeps the original headers, and needs no decodable value)
+//     makes its saga stuck with saga.MarkStuck: the command took no
+//     effect;
+//   - a letter of a reply (original topic saga.replies, dead-lettered by
+//     the orchestrator's group) names the command it answers in its
+//     ce_causationid header (or, failing that, in the value's
+//     metadata.causationId) and makes the saga that sent it stuck with
+//     saga.MarkReplyStuck: the command was handled and may have taken
+//     effect, which the operator's skip and compensate account for.
+//
+// Both are idempotent and ignore letters of commands the saga no longer
+// waits for, so redelivery after a crash is harmless; offsets are
+// committed after the transaction.
 type stuckWatcher struct {
 	db    *sqldb.DB
 	orch  *saga.Orchestrator
@@ -123,24 +139,61 @@ func stuckTarget(r *kgo.Record) (id string, step int, phase saga.Phase, ok bool)
 	return id, step, phase, true
 }
 
-// handle marks the saga of dead letter r stuck; letters of anything but
-// a known saga's command are skipped. Errors are retried.
-func (w *stuckWatcher) handle(ctx context.Context, r *kgo.Record) error {
-	id, step, phase, ok := stuckTarget(r)
-	if !ok {
-		return nil
+// replyTarget reads the command a dead-lettered reply answers; ok is
+// false for letters that are not replies or name no command. The
+// ce_causationid header is read first (it needs no decodable value); a
+// letter without it falls back to metadata.causationId in the value,
+// read leniently (a reply the orchestrator could not decode may still
+// carry it).
+func replyTarget(r *kgo.Record) (commandID string, ok bool) {
+	if topic, _ := consumer.Header(r.Headers, consumer.HeaderTopic); topic != kafka.TopicSagaReplies {
+		return "", false
 	}
+	if id, _ := consumer.Header(r.Headers, event.HeaderCausationID); id != "" {
+		return id, true
+	}
+	var v struct {
+		Metadata struct {
+			CausationID string `json:"causationId"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(r.Value, &v) != nil || v.Metadata.CausationID == "" {
+		return "", false
+	}
+	return v.Metadata.CausationID, true
+}
+
+// handle marks the saga of dead letter r stuck; letters of anything but
+// a known saga's command or of a reply to one are skipped. Errors are
+// retried.
+func (w *stuckWatcher) handle(ctx context.Context, r *kgo.Record) error {
 	group, _ := consumer.Header(r.Headers, consumer.HeaderGroup)
 	kind, _ := consumer.Header(r.Headers, consumer.HeaderErrorKind)
 	msg, _ := consumer.Header(r.Headers, consumer.HeaderError)
 	letter, _ := consumer.Header(r.Headers, consumer.HeaderLetterID)
-	reason := fmt.Sprintf("%s command dead-lettered by %s (%s, letter %s): %s", phase, group, kind, letter, msg)
-	err := w.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		_, err := w.orch.MarkStuck(ctx, tx, id, step, phase, reason)
-		return err
-	})
+	var mark func(tx *sqldb.Tx) error
+	var target string
+	if id, step, phase, ok := stuckTarget(r); ok {
+		target = "saga " + id
+		reason := fmt.Sprintf("%s command dead-lettered by %s (%s, letter %s): %s", phase, group, kind, letter, msg)
+		mark = func(tx *sqldb.Tx) error {
+			_, err := w.orch.MarkStuck(ctx, tx, id, step, phase, reason)
+			return err
+		}
+	} else if cmd, ok := replyTarget(r); ok {
+		target = "command " + cmd
+		reason := fmt.Sprintf("reply dead-lettered by %s (%s, letter %s): %s; the command was handled and may have taken effect",
+			group, kind, letter, msg)
+		mark = func(tx *sqldb.Tx) error {
+			_, err := w.orch.MarkReplyStuck(ctx, tx, cmd, reason)
+			return err
+		}
+	} else {
+		return nil
+	}
+	err := w.db.InTx(ctx, mark)
 	if errors.Is(err, saga.ErrNotFound) || errors.Is(err, saga.ErrUnknownDefinition) {
-		w.log.Warn("saga dead-letter watcher: letter of an unknown saga skipped", "saga", id, "letter", letter)
+		w.log.Warn("saga dead-letter watcher: letter of an unknown saga skipped", "target", target, "letter", letter)
 		return nil
 	}
 	return err

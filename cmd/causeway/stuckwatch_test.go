@@ -6,17 +6,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/consumer"
+	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/saga"
 )
 
-func TestStuckTarget(t *testing.T) {
-	rec := func(kv ...string) *kgo.Record {
-		r := &kgo.Record{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			r.Headers = append(r.Headers, kgo.RecordHeader{Key: kv[i], Value: []byte(kv[i+1])})
-		}
-		return r
+// rec is a dead letter with headers kv (key, value, …).
+func rec(kv ...string) *kgo.Record {
+	r := &kgo.Record{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: kv[i], Value: []byte(kv[i+1])})
 	}
+	return r
+}
+
+func TestStuckTarget(t *testing.T) {
 	full := []string{consumer.HeaderTopic, "commands.inventory", saga.HeaderSagaID, "o-1", saga.HeaderStep, "1", saga.HeaderPhase, "compensation"}
 	id, step, phase, ok := stuckTarget(rec(full...))
 	if !ok || id != "o-1" || step != 1 || phase != saga.PhaseCompensation {
@@ -32,6 +36,30 @@ func TestStuckTarget(t *testing.T) {
 	} {
 		if _, _, _, ok := stuckTarget(r); ok {
 			t.Errorf("%s: stuckTarget accepted it", name)
+		}
+	}
+}
+
+func TestReplyTarget(t *testing.T) {
+	withValue := func(r *kgo.Record, v string) *kgo.Record { r.Value = []byte(v); return r }
+	for name, c := range map[string]struct {
+		r    *kgo.Record
+		want string
+	}{
+		"header": {rec(consumer.HeaderTopic, kafka.TopicSagaReplies, event.HeaderCausationID, "cmd-1"), "cmd-1"},
+		"header wins over the value": {withValue(rec(consumer.HeaderTopic, kafka.TopicSagaReplies, event.HeaderCausationID, "cmd-1"),
+			`{"metadata": {"causationId": "cmd-2"}}`), "cmd-1"},
+		"value when no header": {withValue(rec(consumer.HeaderTopic, kafka.TopicSagaReplies),
+			`{"version": 99, "metadata": {"causationId": "cmd-2"}, "data": {"x": [1, 2]}}`), "cmd-2"},
+		"not a reply": {rec(consumer.HeaderTopic, kafka.TopicCommandsPayment, event.HeaderCausationID, "cmd-1"), ""},
+		"no command":  {withValue(rec(consumer.HeaderTopic, kafka.TopicSagaReplies), `{"metadata": {}}`), ""},
+		"wrong type":  {withValue(rec(consumer.HeaderTopic, kafka.TopicSagaReplies), `{"metadata": {"causationId": 7}}`), ""},
+		"malformed":   {withValue(rec(consumer.HeaderTopic, kafka.TopicSagaReplies), `{"metadata": {"causationId": "cmd-`), ""},
+		"no headers":  {rec(), ""},
+	} {
+		got, ok := replyTarget(c.r)
+		if ok != (c.want != "") || got != c.want {
+			t.Errorf("%s: replyTarget = %q, %v; want %q", name, got, ok, c.want)
 		}
 	}
 }

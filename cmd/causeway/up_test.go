@@ -20,7 +20,6 @@ import (
 	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/outbox"
 	"github.com/causeway-dev/causeway/sqldb"
-	"github.com/causeway-dev/causeway/sqlite"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -286,12 +285,8 @@ func TestUpEndToEnd(t *testing.T) {
 func enqueueOrphan(t *testing.T, path string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
+	db := openSQLite(t, path)
+	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 		return outbox.Enqueue(ctx, tx, outbox.Message{Topic: "orders", Key: "u-orphan", Value: []byte(`{}`)})
 	})
 	if err != nil {
