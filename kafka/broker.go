@@ -81,6 +81,8 @@ type brokerCfg struct {
 	users      []saslUser
 	acls       bool
 	retention  time.Duration
+	// keepConfigs: ensure existing topics without aligning their configs.
+	keepConfigs bool
 }
 
 // WithAddr sets the host:port to listen on (default DefaultBrokerAddr).
@@ -137,6 +139,15 @@ func WithSASLUser(mechanism, user, password string, acls ...kfake.ACL) BrokerOpt
 // WithACLs enforces ACLs: a user may do only what an ACL allows; superusers
 // may do everything. Needs SASL users.
 func WithACLs() BrokerOpt { return brokerOptFn(func(c *brokerCfg) { c.acls = true }) }
+
+// WithKeepTopicConfigs makes the broker create its missing topics at
+// start but leave the configs of existing ones as they are
+// (EnsureTopicsExist), instead of bringing them to their specs: for a
+// standalone broker whose topics' configs are owned by the processes
+// using it (causeway serve --topic-config).
+func WithKeepTopicConfigs() BrokerOpt {
+	return brokerOptFn(func(c *brokerCfg) { c.keepConfigs = true })
+}
 
 // WithRetentionCheckInterval sets how often retention is enforced
 // (default DefaultRetentionCheckInterval).
@@ -264,7 +275,7 @@ func StartBroker(ctx context.Context, opts ...BrokerOpt) (*Broker, error) {
 	b := &Broker{c: c, addr: addrs[0], client: client, log: log}
 
 	if len(cfg.topics) > 0 {
-		if err := b.ensure(ctx, cfg.topics); err != nil {
+		if err := b.ensure(ctx, cfg.topics, cfg.keepConfigs); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -274,14 +285,25 @@ func StartBroker(ctx context.Context, opts ...BrokerOpt) (*Broker, error) {
 	return b, nil
 }
 
-// ensure creates the topics through the broker's own address.
-func (b *Broker) ensure(ctx context.Context, specs []TopicSpec) error {
+// ensure creates the topics through the broker's own address and brings
+// the existing ones' configs to their specs (logging each change), unless
+// WithKeepTopicConfigs.
+func (b *Broker) ensure(ctx context.Context, specs []TopicSpec, keepConfigs bool) error {
 	adm, err := NewAdmin(b.client)
 	if err != nil {
 		return err
 	}
 	defer adm.Close()
-	if err := EnsureTopics(ctx, adm, specs...); err != nil {
+	var changes []ConfigChange
+	if keepConfigs {
+		err = EnsureTopicsExist(ctx, adm, specs...)
+	} else {
+		changes, err = EnsureTopicsChanges(ctx, adm, specs...)
+	}
+	for _, c := range changes {
+		b.log.Info("topic config changed to its spec", "topic", c.Topic, "key", c.Key, "from", c.From, "to", c.To)
+	}
+	if err != nil {
 		return fmt.Errorf("kafka: broker topics: %w", err)
 	}
 	return nil

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -15,15 +18,56 @@ import (
 // keys to other partitions, so it is left to an operator.
 var ErrTopicMismatch = errors.New("kafka: topic does not match its spec")
 
-// EnsureTopics makes every spec's topic exist: it creates the missing ones
-// with their configs and checks the existing ones. An existing topic with
-// another partition count, or another replication factor when the spec
-// names one, is reported as an error wrapping ErrTopicMismatch; it is never
-// altered. Existing topics' configs are not checked. All problems are
-// returned joined; topics without a problem are created even if others
-// fail. Safe to call concurrently from several processes: a topic created
-// by someone else in the meantime is checked like any existing one.
+// EnsureTopics makes every spec's topic exist as its spec says: it
+// creates the missing ones with their configs, checks the existing ones
+// and brings their configs to the spec's (see EnsureTopicsChanges, which
+// also reports what it altered). An existing topic with another partition
+// count, or another replication factor when the spec names one, is
+// reported as an error wrapping ErrTopicMismatch; its partitions are never
+// altered. All problems are returned joined; topics without a problem are
+// created even if others fail. Safe to call concurrently from several
+// processes: a topic created by someone else in the meantime is checked
+// like any existing one.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) error {
+	_, err := EnsureTopicsChanges(ctx, adm, specs...)
+	return err
+}
+
+// ConfigChange is one topic config EnsureTopicsChanges altered on an
+// existing topic.
+type ConfigChange struct {
+	Topic, Key string
+	// From is the value the broker had (its default when the topic did
+	// not set the key), To the spec's.
+	From, To string
+}
+
+// String gives the change as "topic key: from -> to".
+func (c ConfigChange) String() string {
+	return fmt.Sprintf("%s %s: %s -> %s", c.Topic, c.Key, c.From, c.To)
+}
+
+// EnsureTopicsChanges is EnsureTopics, also returning the configs it
+// altered on existing topics. The configs a spec manages — those of
+// TopicSpec.TopicConfigs: retention, cleanup policy, segment size and any
+// overrides — are set (IncrementalAlterConfigs) where the topic's differ;
+// other configs of the topic are left as they are. A cleanup policy is
+// compared as a set ("delete,compact" equals "compact,delete").
+func EnsureTopicsChanges(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) ([]ConfigChange, error) {
+	return ensureTopics(ctx, adm, true, specs)
+}
+
+// EnsureTopicsExist is EnsureTopics without the config alignment: it
+// creates the missing topics with their specs' configs and checks the
+// partitions of the existing ones, leaving their configs as they are —
+// for a process that does not own them (the standalone broker, whose
+// topics' configs the serve processes set).
+func EnsureTopicsExist(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) error {
+	_, err := ensureTopics(ctx, adm, false, specs)
+	return err
+}
+
+func ensureTopics(ctx context.Context, adm *kadm.Client, align bool, specs []TopicSpec) ([]ConfigChange, error) {
 	var errs []error
 	names := make([]string, 0, len(specs))
 	valid := make([]TopicSpec, 0, len(specs))
@@ -36,17 +80,22 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 		valid = append(valid, s)
 	}
 	if len(valid) == 0 {
-		return errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
 	details, err := listFresh(ctx, adm, names...)
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("kafka: list topics: %w", err))...)
+		return nil, errors.Join(append(errs, fmt.Errorf("kafka: list topics: %w", err))...)
 	}
 	var created []string
+	var existing []TopicSpec
 	for _, s := range valid {
 		d, ok := details[s.Name]
 		if ok && d.Err == nil {
-			errs = append(errs, checkTopic(s, d))
+			if err := checkTopic(s, d); err != nil {
+				errs = append(errs, err)
+			} else {
+				existing = append(existing, s)
+			}
 			continue
 		}
 		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
@@ -65,10 +114,15 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 			errs = append(errs, fmt.Errorf("kafka: create topic %q%s: %w", s.Name, msg, err))
 		}
 	}
+	var changes []ConfigChange
+	if align {
+		changes, err = alignConfigs(ctx, adm, existing)
+		errs = append(errs, err)
+	}
 	if len(created) > 0 {
 		again, err := listFresh(ctx, adm, created...)
 		if err != nil {
-			return errors.Join(append(errs, fmt.Errorf("kafka: list topics: %w", err))...)
+			return changes, errors.Join(append(errs, fmt.Errorf("kafka: list topics: %w", err))...)
 		}
 		for _, s := range valid {
 			if d, ok := again[s.Name]; ok {
@@ -80,7 +134,87 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return changes, errors.Join(errs...)
+}
+
+// alignConfigs sets the configs of existing topics that differ from
+// their specs'.
+func alignConfigs(ctx context.Context, adm *kadm.Client, specs []TopicSpec) ([]ConfigChange, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	current, err := adm.DescribeTopicConfigs(ctx, names...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: describe topic configs: %w", err)
+	}
+	var changes []ConfigChange
+	var errs []error
+	for _, s := range specs {
+		rc, err := current.On(s.Name, nil)
+		if err == nil {
+			err = rc.Err
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kafka: topic %q configs: %w", s.Name, err))
+			continue
+		}
+		have := make(map[string]string, len(rc.Configs))
+		for _, c := range rc.Configs {
+			have[c.Key] = c.MaybeValue()
+		}
+		want := s.TopicConfigs()
+		var alter []kadm.AlterConfig
+		var pending []ConfigChange
+		for _, k := range slices.Sorted(maps.Keys(want)) {
+			v := want[k]
+			if v == nil || sameConfig(k, have[k], *v) {
+				continue
+			}
+			alter = append(alter, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: v})
+			pending = append(pending, ConfigChange{Topic: s.Name, Key: k, From: have[k], To: *v})
+		}
+		if len(alter) == 0 {
+			continue
+		}
+		resp, err := adm.AlterTopicConfigs(ctx, alter, s.Name)
+		if err == nil {
+			var r kadm.AlterConfigsResponse
+			if r, err = resp.On(s.Name, nil); err == nil && r.Err != nil {
+				err = r.Err
+				if r.ErrMessage != "" {
+					err = fmt.Errorf("%w (%s)", err, r.ErrMessage)
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kafka: topic %q: set configs %v: %w", s.Name, pending, err))
+			continue
+		}
+		changes = append(changes, pending...)
+	}
+	return changes, errors.Join(errs...)
+}
+
+// sameConfig compares two values of config k as the broker means them.
+func sameConfig(k, a, b string) bool {
+	if k != "cleanup.policy" {
+		return a == b
+	}
+	split := func(s string) []string {
+		var ps []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" && !slices.Contains(ps, p) {
+				ps = append(ps, p)
+			}
+		}
+		slices.Sort(ps)
+		return ps
+	}
+	return slices.Equal(split(a), split(b))
 }
 
 // checkTopic compares an existing topic with its spec.

@@ -26,7 +26,9 @@ func newBrokerCmd() *cobra.Command {
 		Long: `Run only the embedded Kafka-protocol broker (franz-go's kfake), persisted
 under DATA-DIR/broker, until interrupted (Ctrl-C). It creates Causeway's topics
 (orders, payments, inventory, shipping, commands.payment, commands.inventory,
-commands.shipping, saga.replies) if they are missing.
+commands.shipping, saga.replies) if they are missing, with the default
+retention; it leaves existing topics' configs alone: causeway serve
+(--topic-config) brings them to what it is configured with.
 
 It is a single node with no replication: the data directory is the only copy.
 Without --sync-writes a killed process loses nothing acknowledged but a power
@@ -50,6 +52,8 @@ must partition keys with murmur2 like the Java client (kcat/librdkafka:
 				kafka.WithDataDir(dir),
 				kafka.WithPartitions(partitions),
 				kafka.WithLogger(log),
+				// The serve processes own the topics' configs (--topic-config).
+				kafka.WithKeepTopicConfigs(),
 			}
 			if advertised != "" {
 				opts = append(opts, kafka.WithAdvertisedHost(advertised))

@@ -63,6 +63,11 @@ type ServeConfig struct {
 	ShutdownTimeout time.Duration
 	// DedupRetention is UpConfig.DedupRetention.
 	DedupRetention time.Duration
+	// NoDedupPrune is UpConfig.NoDedupPrune.
+	NoDedupPrune bool
+	// TopicOverrides is UpConfig.TopicOverrides: serve brings the topics'
+	// configs to them at start.
+	TopicOverrides []kafka.TopicOverride
 	// SessionTimeout is UpConfig.SessionTimeout.
 	SessionTimeout time.Duration
 	// RebalanceTimeout is UpConfig.RebalanceTimeout.
@@ -176,7 +181,7 @@ func (c ServeConfig) Validate() error {
 	} else if m := c.Auth; m != "" && m != httpapi.AuthAuto && m != httpapi.AuthOn && m != httpapi.AuthOff {
 		errs = append(errs, fmt.Errorf("--auth %q: want auto, on or off", m))
 	}
-	errs = append(errs, c.Tracing.Validate())
+	errs = append(errs, c.Tracing.Validate(), checkRetention(c.DedupRetention, c.NoDedupPrune, c.TopicOverrides))
 	return errors.Join(errs...)
 }
 
@@ -285,7 +290,7 @@ replication factor 3 and min.insync.replicas 2 on a real cluster).`,
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", "", "host:port of an SMTP server the email service sends every mail to")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
-	addDedupRetentionFlag(f, &cfg.DedupRetention)
+	addRetentionFlags(f, &cfg.DedupRetention, &cfg.NoDedupPrune, &cfg.TopicOverrides)
 	addTracingFlags(f, &cfg.Tracing)
 	f.DurationVar(&cfg.SessionTimeout, "kafka-session-timeout", 0,
 		"consumer groups' session timeout: how long a killed member keeps its partitions (0: the client default, 45s; the broker bounds it)")
@@ -332,12 +337,17 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 	}
 	ccfg := cfg.Kafka
 	ccfg.ClientID = cfg.InstanceID
-	if err := ensureServeTopics(ctx, ccfg, cfg.Partitions, cfg.ReplicationFactor); err != nil {
+	topics, err := topicSpecs(serveTopics(cfg.Partitions, cfg.ReplicationFactor), cfg.TopicOverrides)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := ensureServeTopics(ctx, ccfg, topics, log); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 
 	upCfg := UpConfig{DataDir: cfg.DataDir, Saga: cfg.Saga, SagaStepTimeout: cfg.SagaStepTimeout, SyncWrites: cfg.SyncWrites,
 		ShutdownTimeout: cfg.ShutdownTimeout, SMTPAddr: cfg.SMTPAddr, DedupRetention: cfg.DedupRetention,
+		NoDedupPrune: cfg.NoDedupPrune, TopicOverrides: cfg.TopicOverrides,
 		Tracing: cfg.Tracing, SessionTimeout: cfg.SessionTimeout, RebalanceTimeout: cfg.RebalanceTimeout}
 	opts := []platformOpt{withServices(cfg.Services...), withInstance(cfg.InstanceID)}
 	if cfg.Postgres != "" {
@@ -423,8 +433,9 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 	return runErr
 }
 
-// ensureServeTopics creates the missing topics and checks the existing ones.
-func ensureServeTopics(ctx context.Context, ccfg kafka.ClientConfig, partitions int32, rf int16) error {
+// ensureServeTopics creates the missing topics, checks the existing ones
+// and brings their configs to the specs (logging each change).
+func ensureServeTopics(ctx context.Context, ccfg kafka.ClientConfig, specs []kafka.TopicSpec, log *slog.Logger) error {
 	adm, err := kafka.NewAdmin(ccfg)
 	if err != nil {
 		return err
@@ -432,7 +443,11 @@ func ensureServeTopics(ctx context.Context, ccfg kafka.ClientConfig, partitions 
 	defer adm.Close()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := kafka.EnsureTopics(tctx, adm, serveTopics(partitions, rf)...); err != nil {
+	changes, err := kafka.EnsureTopicsChanges(tctx, adm, specs...)
+	for _, c := range changes {
+		log.Info("topic config changed to its spec", "topic", c.Topic, "key", c.Key, "from", c.From, "to", c.To)
+	}
+	if err != nil {
 		return fmt.Errorf("topics: %w", err)
 	}
 	return nil

@@ -277,7 +277,11 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 			return nil, err
 		}
 	}
-	if err := p.makePruners(cfg.DedupRetention); err != nil {
+	topics, err := topicSpecs(platformTopics(kafka.DefaultPartitions), cfg.TopicOverrides)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.makePruners(cfg.DedupRetention, cfg.NoDedupPrune, topics); err != nil {
 		return nil, err
 	}
 	if err := p.mon.watch(p, ccfg, po.instance, log); err != nil {

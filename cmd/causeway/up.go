@@ -72,6 +72,13 @@ type UpConfig struct {
 	// DedupRetention is the age beyond which processed-event (dedup) rows
 	// are pruned (0: consumer.DefaultPruneWindow); see retention.go.
 	DedupRetention time.Duration
+	// NoDedupPrune keeps processed-event rows (and finished sagas)
+	// forever; required when a topic the services read keeps records
+	// forever.
+	NoDedupPrune bool
+	// TopicOverrides set topic configs (retention, compaction) over the
+	// defaults, applied in order (--topic-config).
+	TopicOverrides []kafka.TopicOverride
 	// Tracing selects the OpenTelemetry exporter (off by default).
 	Tracing TracingConfig
 }
@@ -148,7 +155,7 @@ func (c UpConfig) Validate() error {
 	if _, _, err := authConfig(c.Auth, c.HTTPAddr, c.AuthTokensFile, c.AuthTokens).Option(); err != nil {
 		errs = append(errs, fmt.Errorf("--auth: %w", err))
 	}
-	errs = append(errs, c.Tracing.Validate())
+	errs = append(errs, c.Tracing.Validate(), checkRetention(c.DedupRetention, c.NoDedupPrune, c.TopicOverrides))
 	return errors.Join(errs...)
 }
 
@@ -226,7 +233,7 @@ loss can lose the last moments of writes; --sync-writes fsyncs both.`,
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound of each shutdown step (HTTP drain, outbox flush)")
 	f.StringVar(&cfg.SMTPAddr, "smtp-addr", cfg.SMTPAddr, "host:port of an SMTP server the email service sends every mail to (default: mails are only stored)")
 	addAuthFlags(f, &cfg.Auth, &cfg.AuthTokensFile, "on unless --http-addr is loopback")
-	addDedupRetentionFlag(f, &cfg.DedupRetention)
+	addRetentionFlags(f, &cfg.DedupRetention, &cfg.NoDedupPrune, &cfg.TopicOverrides)
 	addTracingFlags(f, &cfg.Tracing)
 	return cmd
 }
@@ -253,11 +260,15 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 
 	// Broker, with every topic and each group's dead-letter and replay
 	// topics.
+	topics, err := topicSpecs(platformTopics(kafka.DefaultPartitions), cfg.TopicOverrides)
+	if err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
 	bopts := []kafka.BrokerOpt{
 		kafka.WithAddr(cfg.KafkaAddr),
 		kafka.WithDataDir(filepath.Join(cfg.DataDir, "broker")),
 		kafka.WithLogger(log.With("component", "broker")),
-		kafka.WithTopics(platformTopics(kafka.DefaultPartitions)...),
+		kafka.WithTopics(topics...),
 	}
 	if cfg.SyncWrites {
 		bopts = append(bopts, kafka.WithSyncWrites())
