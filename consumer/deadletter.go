@@ -39,6 +39,7 @@ const (
 	KindUnknownType    = "unknown-type"    // decode: event type not registered
 	KindUnknownVersion = "unknown-version" // decode: version not known
 	KindUpcast         = "upcast"          // decode: an upcaster failed
+	KindContract       = "contract"        // decode: type or source not allowed on its topic (WithContracts)
 	KindPanic          = "panic"           // handler panicked
 	KindPermanent      = "permanent"       // handler returned Permanent(err)
 	KindError          = "error"           // handler failed MaxAttempts times
@@ -70,6 +71,8 @@ func classify(err error) (kind, class string) {
 		return KindUnknownVersion, ClassDecode
 	case errors.Is(err, event.ErrUpcast):
 		return KindUpcast, ClassDecode
+	case errors.Is(err, event.ErrContract):
+		return KindContract, ClassDecode
 	case errors.As(err, &pe):
 		return KindPanic, ClassHandler
 	case IsPermanent(err):

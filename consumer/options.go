@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/event"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -20,6 +22,7 @@ type config struct {
 	maxPending      int
 	tracer          trace.TracerProvider
 	onRebalance     func(time.Duration)
+	contracts       event.Contracts
 }
 
 // Opt configures a Runner.
@@ -35,6 +38,15 @@ func (f optFunc) apply(c *config) { f(c) }
 func WithKafkaOpts(opts ...kgo.Opt) Opt {
 	return optFunc(func(c *config) { c.kafkaOpts = append(c.kafkaOpts, opts...) })
 }
+
+// WithContracts makes the runner check every decoded event against the
+// contract of the topic it was read from (event.Contracts.Check): an
+// event of a type the topic does not carry, or from a source that does
+// not produce it, is dead-lettered at once, like an undecodable record
+// (kind "contract", class "decode"), and never reaches the handler. A
+// replayed or parked record is checked against its original topic.
+// Topics without a contract are not checked.
+func WithContracts(c event.Contracts) Opt { return optFunc(func(cfg *config) { cfg.contracts = c }) }
 
 // WithLogger sets the logger (nil, the default, discards).
 func WithLogger(l *slog.Logger) Opt { return optFunc(func(c *config) { c.logger = l }) }

@@ -158,7 +158,7 @@ func (w *worker) decodeLoop() {
 				next = rec.Offset + 1
 				it := &item{rec: rec}
 				if !w.replay {
-					it.env, it.decErr = w.r.dec.Decode(rec.Value)
+					it.env, it.decErr = w.r.decode(rec.Topic, rec.Value)
 				}
 				its = append(its, it)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -178,10 +179,20 @@ func failureOf(rec *kgo.Record, err error, attempts int, first time.Time) failur
 	}
 }
 
+// decode decodes a record's value read from topic and checks it against
+// the topic's contract (WithContracts).
+func (r *Runner) decode(topic string, value []byte) (event.Envelope, error) {
+	env, err := r.dec.Decode(value)
+	if err == nil {
+		err = r.cfg.contracts.Check(topic, env)
+	}
+	return env, err
+}
+
 // handleRecord decodes rec and runs the handler chain on it under a
 // savepoint. A decode failure is returned as the handler error.
 func (r *Runner) handleRecord(ctx context.Context, tx *sqldb.Tx, rec *kgo.Record, attempt int) (herr, err error) {
-	env, derr := r.dec.Decode(rec.Value)
+	env, derr := r.decode(rec.Topic, rec.Value)
 	if derr != nil {
 		return derr, nil
 	}

@@ -65,7 +65,7 @@ const (
 var params = []string{ParamGroup, ParamTopic, ParamKey, ParamError, ParamSince, ParamUntil, ParamKind, ParamStatus, ParamLimit}
 
 var kinds = []string{consumer.KindMalformed, consumer.KindUnknownType, consumer.KindUnknownVersion,
-	consumer.KindUpcast, consumer.KindPanic, consumer.KindPermanent, consumer.KindError}
+	consumer.KindUpcast, consumer.KindContract, consumer.KindPanic, consumer.KindPermanent, consumer.KindError}
 
 // ParseFilter builds a Filter from query parameters (an HTTP query string,
 // or CLI flags gathered into url.Values). Every parameter is optional and

@@ -18,9 +18,24 @@ type item struct {
 	eventType string
 }
 
-// decodeRecord turns a record's value into an item.
-func decodeRecord(dec Decoder, m Message, value []byte) item {
+// skippable reports whether a decode error is one the runner records
+// and skips at once: a malformed value, or an event that breaks its
+// topic's contract (WithContracts) — neither becomes valid, and neither
+// is a missing part of the model.
+func skippable(err error) bool {
+	return errors.Is(err, event.ErrMalformed) || errors.Is(err, event.ErrContract)
+}
+
+// decodeRecord turns a record's value into an item, checking the event
+// against the contract of its topic.
+func decodeRecord(dec Decoder, contracts event.Contracts, m Message, value []byte) item {
 	env, err := dec.Decode(value)
+	if err == nil {
+		if cerr := contracts.Check(m.Topic, env); cerr != nil {
+			m.Envelope = env
+			return item{msg: m, value: value, decodeErr: cerr, eventType: env.EventType}
+		}
+	}
 	if err != nil {
 		// Best effort: the event id, for projection_errors and parking.
 		var id struct {
@@ -147,7 +162,7 @@ func (t *target) applyItems(ctx context.Context, tx *sqldb.Tx, items []item) (ap
 			continue
 		}
 		if it.decodeErr != nil {
-			if errors.Is(it.decodeErr, event.ErrMalformed) {
+			if skippable(it.decodeErr) {
 				if err := recordError(ctx, tx, t.cpName, it.msg, it.eventType, kindDecode, actionSkipped, it.decodeErr, 1); err != nil {
 					return st, err
 				}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/causeway-dev/causeway/event"
 )
 
 // PoisonPolicy says what a runner does with an event it cannot apply after
@@ -57,6 +59,7 @@ type config struct {
 	partitionWatch time.Duration
 	waitPoll       time.Duration
 	leaderRetry    time.Duration
+	contracts      event.Contracts
 }
 
 func defaultConfig() config {
@@ -94,6 +97,16 @@ func (c config) validate() error {
 // direct-partition consumption; group options are refused by franz-go.
 func WithKafkaOpts(opts ...kgo.Opt) Option {
 	return optionFunc(func(c *config) { c.kafkaOpts = append(c.kafkaOpts, opts...) })
+}
+
+// WithContracts makes the runner check every event read from Kafka
+// against the contract of its topic (event.Contracts.Check): an event of
+// a type the topic does not carry, or from a source that does not
+// produce it, is recorded in projection_errors and skipped, like a
+// malformed value, and never reaches Apply. Topics without a contract,
+// and events replayed from a History, are not checked.
+func WithContracts(c event.Contracts) Option {
+	return optionFunc(func(cfg *config) { cfg.contracts = c })
 }
 
 // WithLogger sets the logger (nil discards).

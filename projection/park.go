@@ -152,7 +152,7 @@ func (r *Runner) releaseParked(ctx context.Context, topic string, key []byte, ap
 				return fmt.Errorf("projection %s: read parked: %w", name, err)
 			}
 			m := Message{Topic: topic, Partition: part, Offset: off, Key: key, Timestamp: time.UnixMilli(t).UTC()}
-			items = append(items, decodeRecord(r.dec, m, value))
+			items = append(items, decodeRecord(r.dec, r.cfg.contracts, m, value))
 			failed = append(failed, fail == 1)
 		}
 		rows.Close()

@@ -10,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/causeway-dev/causeway/event"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -351,7 +350,7 @@ func (b *rebuilder) pollApply(ctx context.Context, wait time.Duration, tx *sqldb
 				continue
 			}
 			m := Message{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp}
-			items = append(items, decodeRecord(b.r.dec, m, rec.Value))
+			items = append(items, decodeRecord(b.r.dec, b.r.cfg.contracts, m, rec.Value))
 			if len(items) == b.r.cfg.batchMax {
 				batches = append(batches, items)
 				items = nil
@@ -385,7 +384,7 @@ func (b *rebuilder) pollApply(ctx context.Context, wait time.Duration, tx *sqldb
 func (b *rebuilder) applyIn(ctx context.Context, tx *sqldb.Tx, items []item) error {
 	if pol := b.r.cfg.policy; pol == SkipEvent || pol == ParkKey {
 		for i, it := range items {
-			if it.decodeErr == nil || errors.Is(it.decodeErr, event.ErrMalformed) {
+			if it.decodeErr == nil || skippable(it.decodeErr) {
 				continue
 			}
 			if i > 0 {

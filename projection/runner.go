@@ -240,7 +240,7 @@ func (r *Runner) fetchLoop(ctx context.Context, cl *kgo.Client, adm *kadm.Client
 					continue
 				}
 				m := Message{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp}
-				items = append(items, decodeRecord(r.dec, m, rec.Value))
+				items = append(items, decodeRecord(r.dec, r.cfg.contracts, m, rec.Value))
 			}
 			if len(items) > 0 {
 				f.parts = append(f.parts, partItems{tp, items})

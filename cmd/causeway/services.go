@@ -310,6 +310,9 @@ func (p *platform) consumerOpts(cfg UpConfig, kopts []kgo.Opt, instance, service
 		consumer.WithMiddleware(p.mon.consumer.Middleware(group)),
 		consumer.WithRebalanceObserver(p.mon.consumer.RebalanceObserver(group)),
 		consumer.WithTracerProvider(p.tracers.Provider(service)),
+		// The bus contract: a misrouted or foreign-source event is
+		// dead-lettered (kind "contract"), never handled.
+		consumer.WithContracts(schema.Contracts()),
 	}
 }
 

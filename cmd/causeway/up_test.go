@@ -155,7 +155,14 @@ func call(t *testing.T, method, url, body string, header map[string]string, v an
 // for a record, and returns that record.
 func consumeUntil(t *testing.T, brokerAddr string, found func(*kgo.Record) bool) *kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr), kgo.ConsumeTopics("orders"),
+	return consumeTopicUntil(t, brokerAddr, "orders", found)
+}
+
+// consumeTopicUntil reads topic from the start until found accepts a
+// record, and returns it.
+func consumeTopicUntil(t *testing.T, brokerAddr, topic string, found func(*kgo.Record) bool) *kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +173,7 @@ func consumeUntil(t *testing.T, brokerAddr string, found func(*kgo.Record) bool)
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("record not found on topic orders: %v", ctx.Err())
+			t.Fatalf("record not found on topic %s: %v", topic, ctx.Err())
 		}
 		for _, fe := range fs.Errors() {
 			t.Logf("fetch error: %v", fe.Err)

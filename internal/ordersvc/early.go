@@ -50,6 +50,13 @@ func (s *Service) sagaEvent(ctx context.Context, tx *sqldb.Tx, env event.Envelop
 		_, err := cmd(o, s.cfg.now())
 		return Judge(o, err)
 	})
+	if errors.Is(err, order.ErrNotFound) {
+		// Orders are created here, in the transaction that publishes
+		// order.placed, before any service can answer it: an event for
+		// an order this service never placed can never apply.
+		return orderID, false, consumer.Permanent(fmt.Errorf("ordersvc: %s for order %.64q, which was never placed: %w",
+			env.EventType, orderID, err))
+	}
 	if err != nil {
 		return orderID, false, fmt.Errorf("ordersvc: %s for order %s: %w", env.EventType, orderID, err)
 	}

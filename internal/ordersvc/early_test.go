@@ -2,6 +2,8 @@ package ordersvc_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/causeway-dev/causeway/consumer"
@@ -172,6 +174,35 @@ func TestReleaseEarlyAppliesWhatARaceLeft(t *testing.T) {
 		}
 		if ob.Status != order.StatusCancelled {
 			t.Errorf("order b is %s, want cancelled", ob.Status)
+		}
+	})
+}
+
+// TestSagaEventForUnknownOrderIsPermanent: a saga event for an order the
+// service never placed can never apply (orders are created here before
+// any service hears of them): the handler fails it as permanent — the
+// runner dead-letters it at once instead of retrying — and keeps nothing.
+func TestSagaEventForUnknownOrderIsPermanent(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, open opener) {
+		svc, db := newService(t, open)
+		for _, data := range []any{
+			schema.PaymentSucceeded{OrderID: "o-ghost", PaymentID: "pay-ghost"},
+			schema.StockReserved{OrderID: "o-ghost", ReservationID: "r-ghost"},
+			schema.ShipmentCreated{OrderID: "o-ghost", Carrier: "DHL", TrackingNumber: "T-1"},
+		} {
+			env, err := schema.New(data, event.StartFlow(schema.SourcePayment))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.InTx(context.Background(), func(tx *sqldb.Tx) error {
+				return svc.SagaHandler().Handle(context.Background(), tx, &consumer.Message{Envelope: env, Attempt: 1})
+			})
+			if !consumer.IsPermanent(err) || !errors.Is(err, order.ErrNotFound) || !strings.Contains(err.Error(), "never placed") {
+				t.Errorf("%s for an unknown order: %v, want a permanent order.ErrNotFound", env.EventType, err)
+			}
+		}
+		if n := earlyCount(t, svc); n != 0 {
+			t.Errorf("%d early events kept for an unknown order, want 0", n)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/causeway-dev/causeway/eventstore"
+	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/projection"
 	"github.com/causeway-dev/causeway/sqldb"
 )
@@ -105,7 +106,7 @@ func New(ctx context.Context, db *sqldb.DB, dec projection.Decoder, opts ...Opti
 	// ParkKey: an event that cannot be applied parks its key (and the
 	// key's later events), not its whole partition (DESIGN rule 3).
 	ropts := append([]projection.Option{projection.WithLogger(s.log), projection.WithWaitPoll(50 * time.Millisecond),
-		projection.WithPoisonPolicy(projection.ParkKey)}, s.ropts...)
+		projection.WithPoisonPolicy(projection.ParkKey), projection.WithContracts(schema.Contracts())}, s.ropts...)
 	for _, p := range All() {
 		r, err := projection.New(db, dec, p, ropts...)
 		if err != nil {
