@@ -13,6 +13,10 @@ type Stats struct {
 	// committed partition-batch transactions (replayed and drained records
 	// are counted in Replays, not here).
 	Handled int64
+	// Skipped counts records of event types the runner does not hand to
+	// its handler (WithEventTypes): acknowledged at once, without a
+	// transaction.
+	Skipped int64
 	// Parked counts records parked behind a dead letter of their key.
 	Parked int64
 	// Failures counts handler attempts that failed (errors and panics).
@@ -44,9 +48,9 @@ type Stats struct {
 }
 
 type metrics struct {
-	handled, parked, failures, deadLetters, batches, rebalances atomic.Int64
-	resolved, failed, drainFailed, stale, invalid               atomic.Int64
-	assignedParts, revokedParts, lostParts, assigned, completed atomic.Int64
+	handled, skipped, parked, failures, deadLetters, batches, rebalances atomic.Int64
+	resolved, failed, drainFailed, stale, invalid                        atomic.Int64
+	assignedParts, revokedParts, lostParts, assigned, completed          atomic.Int64
 }
 
 func (m *metrics) replay(result string) {
@@ -69,7 +73,7 @@ func (m *metrics) replay(result string) {
 func (r *Runner) Stats() Stats {
 	m := &r.metrics
 	return Stats{
-		Handled: m.handled.Load(), Parked: m.parked.Load(), Failures: m.failures.Load(),
+		Handled: m.handled.Load(), Skipped: m.skipped.Load(), Parked: m.parked.Load(), Failures: m.failures.Load(),
 		DeadLetters: m.deadLetters.Load(), Batches: m.batches.Load(), Rebalances: m.rebalances.Load(),
 		PartitionsAssigned: m.assignedParts.Load(), PartitionsRevoked: m.revokedParts.Load(),
 		PartitionsLost: m.lostParts.Load(), Assigned: m.assigned.Load(), RebalancesCompleted: m.completed.Load(),

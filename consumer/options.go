@@ -23,6 +23,7 @@ type config struct {
 	tracer          trace.TracerProvider
 	onRebalance     func(time.Duration)
 	contracts       event.Contracts
+	types           map[string]struct{} // nil: every type
 }
 
 // Opt configures a Runner.
@@ -47,6 +48,25 @@ func WithKafkaOpts(opts ...kgo.Opt) Opt {
 // replayed or parked record is checked against its original topic.
 // Topics without a contract are not checked.
 func WithContracts(c event.Contracts) Opt { return optFunc(func(cfg *config) { cfg.contracts = c }) }
+
+// WithEventTypes makes the runner hand its handler only events of these
+// types: any other event, once decoded and checked against its topic's
+// contract (so a malformed or forged record is still dead-lettered), is
+// acknowledged at once, without a transaction, a dedup row or a handler
+// call (Stats.Skipped). Use it when the handler ignores the other types
+// of its topics — most consumers read a topic for a few of its types — so
+// that they cost a decode instead of a share of a write transaction. An
+// ignored event of a parked key is not parked (its handler would ignore
+// it on release too); a replayed one is acknowledged the same way. With
+// no types given (the default), every event reaches the handler.
+func WithEventTypes(types ...string) Opt {
+	return optFunc(func(c *config) {
+		c.types = make(map[string]struct{}, len(types))
+		for _, t := range types {
+			c.types[t] = struct{}{}
+		}
+	})
+}
 
 // WithLogger sets the logger (nil, the default, discards).
 func WithLogger(l *slog.Logger) Opt { return optFunc(func(c *config) { c.logger = l }) }

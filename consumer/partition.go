@@ -159,6 +159,10 @@ func (w *worker) decodeLoop() {
 				it := &item{rec: rec}
 				if !w.replay {
 					it.env, it.decErr = w.r.decode(rec.Topic, rec.Value)
+					if it.decErr == nil && !w.r.wants(it.env.EventType) {
+						it.done = true // acknowledged: compact drops it, the watermark passes it
+						w.r.metrics.skipped.Add(1)
+					}
 				}
 				its = append(its, it)
 			}

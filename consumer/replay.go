@@ -189,12 +189,26 @@ func (r *Runner) decode(topic string, value []byte) (event.Envelope, error) {
 	return env, err
 }
 
+// wants reports whether the handler takes events of type typ
+// (WithEventTypes).
+func (r *Runner) wants(typ string) bool {
+	if r.cfg.types == nil {
+		return true
+	}
+	_, ok := r.cfg.types[typ]
+	return ok
+}
+
 // handleRecord decodes rec and runs the handler chain on it under a
 // savepoint. A decode failure is returned as the handler error.
 func (r *Runner) handleRecord(ctx context.Context, tx *sqldb.Tx, rec *kgo.Record, attempt int) (herr, err error) {
 	env, derr := r.decode(rec.Topic, rec.Value)
 	if derr != nil {
 		return derr, nil
+	}
+	if !r.wants(env.EventType) {
+		r.metrics.skipped.Add(1)
+		return nil, nil
 	}
 	return r.handleInSavepoint(ctx, tx, &Message{
 		Envelope: env, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,

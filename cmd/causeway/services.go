@@ -228,20 +228,21 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 		name     string
 		group    string
 		topics   []string
+		types    []string // the types of topics the handler acts on (consumer.WithEventTypes)
 		handler  consumer.Handler
 		attempts int
 		silent   bool // publishes nothing: no outbox relay
 	}
 	var wires []wiring
 	if p.orders != nil {
-		wires = append(wires, wiring{"order", ordersvc.SagaGroup, ordersvc.SagaTopics, p.orders.SagaHandler(), sagaMaxAttempts, false})
+		wires = append(wires, wiring{"order", ordersvc.SagaGroup, ordersvc.SagaTopics, ordersvc.SagaEventTypes, p.orders.SagaHandler(), sagaMaxAttempts, false})
 	}
 	wires = append(wires,
-		wiring{"payment", payment.Group, payment.Topics, payment.NewHandler(codec, nil), serviceMaxAttempts, false},
-		wiring{"inventory", inventory.Group, inventory.Topics, inventory.NewHandler(codec, nil), serviceMaxAttempts, false},
-		wiring{"shipping", shipping.Group, shipping.Topics, shipping.NewHandler(codec, nil), serviceMaxAttempts, false},
-		wiring{"email", email.Group, email.Topics, emailHandler, serviceMaxAttempts, true},
-		wiring{"analytics", analytics.Group, analytics.Topics, analytics.NewHandler(nil), serviceMaxAttempts, true},
+		wiring{"payment", payment.Group, payment.Topics, payment.EventTypes, payment.NewHandler(codec, nil), serviceMaxAttempts, false},
+		wiring{"inventory", inventory.Group, inventory.Topics, inventory.EventTypes, inventory.NewHandler(codec, nil), serviceMaxAttempts, false},
+		wiring{"shipping", shipping.Group, shipping.Topics, shipping.EventTypes, shipping.NewHandler(codec, nil), serviceMaxAttempts, false},
+		wiring{"email", email.Group, email.Topics, email.EventTypes, emailHandler, serviceMaxAttempts, true},
+		wiring{"analytics", analytics.Group, analytics.Topics, analytics.EventTypes, analytics.NewHandler(nil), serviceMaxAttempts, true},
 	)
 	wireOf := func(name string) (wiring, bool) {
 		for _, w := range wires {
@@ -267,7 +268,7 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 			p.mon.outbox.AddBacklog(u.name, u.relay)
 		}
 		u.runner, err = consumer.New(u.db, codec, w.group, w.topics, w.handler,
-			p.consumerOpts(cfg, kopts, po.instance, u.name, w.group, w.attempts)...)
+			append(p.consumerOpts(cfg, kopts, po.instance, u.name, w.group, w.attempts), consumer.WithEventTypes(w.types...))...)
 		if err != nil {
 			return nil, fmt.Errorf("%s consumer: %w", u.name, err)
 		}

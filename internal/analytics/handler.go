@@ -18,6 +18,12 @@ const Group = "analytics-service"
 // Topics are the topics the service consumes.
 var Topics = []string{kafka.TopicOrders, kafka.TopicPayments}
 
+// EventTypes are the types of Topics the handler acts on; the consumer
+// acknowledges the others without handing them over
+// (consumer.WithEventTypes).
+var EventTypes = []string{order.TypePlaced, order.TypePaid, order.TypeReserved, order.TypeShipped, order.TypeCancelled,
+	schema.TypePaymentSucceeded, schema.TypePaymentRefunded}
+
 // Handler is the service's consumer.Handler. It is safe for concurrent
 // use.
 type Handler struct {

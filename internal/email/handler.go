@@ -17,6 +17,11 @@ const Group = "email-service"
 // Topics are the topics the service consumes.
 var Topics = []string{kafka.TopicOrders}
 
+// EventTypes are the types of Topics the handler acts on; the consumer
+// acknowledges the others without handing them over
+// (consumer.WithEventTypes).
+var EventTypes = []string{order.TypePlaced, order.TypeShipped, order.TypeCancelled}
+
 // NotifyChannel is the sqldb notification the handler signals when a
 // committed transaction queued a mail for sending (wakes the Sender).
 const NotifyChannel = "email-unsent"

@@ -23,6 +23,12 @@ const SagaGroup = "order-service"
 // status (choreography).
 var SagaTopics = []string{kafka.TopicPayments, kafka.TopicInventory, kafka.TopicShipping}
 
+// SagaEventTypes are the types of SagaTopics the saga handler acts on
+// (SagaCommand); the consumer acknowledges the others without handing
+// them over (consumer.WithEventTypes).
+var SagaEventTypes = []string{schema.TypePaymentSucceeded, schema.TypePaymentFailed, schema.TypePaymentRefunded,
+	schema.TypeStockReserved, schema.TypeShipmentCreated}
+
 // ErrNotYet: a saga event arrived before the event of the step it follows
 // (they travel on different topics, e.g. stock.reserved before
 // payment.succeeded was handled). It is retryable: the consumer runtime

@@ -24,6 +24,11 @@ const (
 // Topics are the topics the service consumes.
 var Topics = []string{kafka.TopicOrders, kafka.TopicInventory}
 
+// EventTypes are the types of Topics the handler acts on; the consumer
+// acknowledges the others without handing them over
+// (consumer.WithEventTypes).
+var EventTypes = []string{order.TypePlaced, order.TypeCancelled, schema.TypeStockReservationFailed, schema.TypeStockReleased}
+
 // PanicTriggerPrefix is a test trigger: the handler panics on an event
 // (order.placed, order.cancelled, stock.reservation-failed,
 // stock.released) whose orderId starts with it. Orders placed through the

@@ -23,6 +23,11 @@ const (
 // Topics are the topics the service consumes.
 var Topics = []string{kafka.TopicOrders, kafka.TopicInventory}
 
+// EventTypes are the types of Topics the handler acts on; the consumer
+// acknowledges the others without handing them over
+// (consumer.WithEventTypes).
+var EventTypes = []string{order.TypePlaced, order.TypeCancelled, schema.TypeStockReserved}
+
 // Handler is the service's consumer.Handler. It is safe for concurrent
 // use.
 type Handler struct {
