@@ -34,6 +34,7 @@ type Runner struct {
 
 	started atomic.Bool
 	client  *kgo.Client
+	fatal   error // set by poll: the broker refused the group or its topics
 
 	mu      sync.Mutex // guards workers and closing
 	workers map[tp]*worker
@@ -148,8 +149,9 @@ func New(db *sqldb.DB, dec Decoder, group string, topics []string, h Handler, op
 // Group returns the consumer group name.
 func (r *Runner) Group() string { return r.group }
 
-// Run joins the group and consumes until ctx is cancelled or the client
-// fails to start. On cancellation it stops fetching, lets in-flight
+// Run joins the group and consumes until ctx is cancelled, the client
+// fails to start, or the broker refuses the group or its topics (an error
+// wrapping ErrNotAuthorized: a missing ACL, which no retry fixes). On cancellation it stops fetching, lets in-flight
 // transactions finish (bounded by WithShutdownTimeout), commits the offsets
 // of what is done and leaves the group; it then returns nil.
 func (r *Runner) Run(ctx context.Context) error {
@@ -207,7 +209,22 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.log.Warn("consumer: leave group", "error", err)
 	}
 	cl.Close()
+	if r.fatal != nil {
+		return fmt.Errorf("consumer %s: %w", r.group, r.fatal)
+	}
 	return nil
+}
+
+// ErrNotAuthorized wraps the broker's refusal of the group or its topics
+// (GROUP_AUTHORIZATION_FAILED, TOPIC_AUTHORIZATION_FAILED,
+// CLUSTER_AUTHORIZATION_FAILED, SASL_AUTHENTICATION_FAILED): Run stops and
+// returns it instead of retrying forever, since no retry grants the ACL.
+var ErrNotAuthorized = errors.New("consumer: not authorized by the broker")
+
+// fatalFetchError reports the fetch errors that end Run.
+func fatalFetchError(err error) bool {
+	return errors.Is(err, kerr.GroupAuthorizationFailed) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
+		errors.Is(err, kerr.ClusterAuthorizationFailed) || errors.Is(err, kerr.SaslAuthenticationFailed)
 }
 
 // poll fetches and hands records to the partition workers until ctx ends.
@@ -222,7 +239,14 @@ func (r *Runner) poll(ctx context.Context) {
 			if !errors.Is(err, context.Canceled) {
 				r.log.Error("consumer: fetch", "topic", t, "partition", p, "error", err)
 			}
+			if fatalFetchError(err) && r.fatal == nil {
+				r.fatal = fmt.Errorf("%w: %w", ErrNotAuthorized, err)
+			}
 		})
+		if r.fatal != nil {
+			r.client.AllowRebalance()
+			return
+		}
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			if len(p.Records) == 0 {
 				return

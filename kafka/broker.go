@@ -301,6 +301,11 @@ func (b *Broker) ensure(ctx context.Context, specs []TopicSpec, keepConfigs bool
 		changes, err = EnsureTopicsChanges(ctx, adm, specs...)
 	}
 	for _, c := range changes {
+		if c.Err != nil {
+			b.log.Warn("topic config differs from its spec and could not be changed", "topic", c.Topic, "key", c.Key,
+				"from", c.From, "to", c.To, "err", c.Err)
+			continue
+		}
 		b.log.Info("topic config changed to its spec", "topic", c.Topic, "key", c.Key, "from", c.From, "to", c.To)
 	}
 	if err != nil {

@@ -33,18 +33,35 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) err
 	return err
 }
 
-// ConfigChange is one topic config EnsureTopicsChanges altered on an
-// existing topic.
+// ConfigChange is one topic config EnsureTopicsChanges altered, or
+// found different and could not alter, on an existing topic.
 type ConfigChange struct {
 	Topic, Key string
 	// From is the value the broker had (its default when the topic did
 	// not set the key), To the spec's.
 	From, To string
+	// Err is set when the principal may not describe or alter the
+	// topic's configs (an authorization error): the topic keeps its
+	// configs, which the caller should report as a warning — a cluster
+	// whose configs are managed elsewhere, with the services' principals
+	// allowed no more than reading and writing, is a legitimate setup.
+	// Key, From and To are empty when the configs could not be read.
+	Err error
 }
 
-// String gives the change as "topic key: from -> to".
+// isAuthz reports an authorization error of the broker.
+func isAuthz(err error) bool {
+	return errors.Is(err, kerr.TopicAuthorizationFailed) || errors.Is(err, kerr.ClusterAuthorizationFailed)
+}
+
+// String gives the change as "topic key: from -> to" (with the error,
+// when it could not be made).
 func (c ConfigChange) String() string {
-	return fmt.Sprintf("%s %s: %s -> %s", c.Topic, c.Key, c.From, c.To)
+	s := fmt.Sprintf("%s %s: %s -> %s", c.Topic, c.Key, c.From, c.To)
+	if c.Err != nil {
+		s += " (not changed: " + c.Err.Error() + ")"
+	}
+	return s
 }
 
 // EnsureTopicsChanges is EnsureTopics, also returning the configs it
@@ -52,7 +69,9 @@ func (c ConfigChange) String() string {
 // TopicSpec.TopicConfigs: retention, cleanup policy, segment size and any
 // overrides — are set (IncrementalAlterConfigs) where the topic's differ;
 // other configs of the topic are left as they are. A cleanup policy is
-// compared as a set ("delete,compact" equals "compact,delete").
+// compared as a set ("delete,compact" equals "compact,delete"). A
+// principal not authorized to describe or alter the configs is not an
+// error: the changes it could not make come back with Err set.
 func EnsureTopicsChanges(ctx context.Context, adm *kadm.Client, specs ...TopicSpec) ([]ConfigChange, error) {
 	return ensureTopics(ctx, adm, true, specs)
 }
@@ -148,15 +167,25 @@ func alignConfigs(ctx context.Context, adm *kadm.Client, specs []TopicSpec) ([]C
 		names[i] = s.Name
 	}
 	current, err := adm.DescribeTopicConfigs(ctx, names...)
+	var changes []ConfigChange
+	if isAuthz(err) {
+		for _, n := range names {
+			changes = append(changes, ConfigChange{Topic: n, Err: fmt.Errorf("kafka: describe topic configs: %w", err)})
+		}
+		return changes, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kafka: describe topic configs: %w", err)
 	}
-	var changes []ConfigChange
 	var errs []error
 	for _, s := range specs {
 		rc, err := current.On(s.Name, nil)
 		if err == nil {
 			err = rc.Err
+		}
+		if isAuthz(err) {
+			changes = append(changes, ConfigChange{Topic: s.Name, Err: fmt.Errorf("kafka: describe topic configs: %w", err)})
+			continue
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("kafka: topic %q configs: %w", s.Name, err))
@@ -189,6 +218,13 @@ func alignConfigs(ctx context.Context, adm *kadm.Client, specs []TopicSpec) ([]C
 					err = fmt.Errorf("%w (%s)", err, r.ErrMessage)
 				}
 			}
+		}
+		if isAuthz(err) {
+			for _, c := range pending {
+				c.Err = fmt.Errorf("kafka: alter topic configs: %w", err)
+				changes = append(changes, c)
+			}
+			continue
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("kafka: topic %q: set configs %v: %w", s.Name, pending, err))

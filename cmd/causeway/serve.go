@@ -419,6 +419,9 @@ func runServe(ctx context.Context, cfg ServeConfig, log *slog.Logger) (err error
 		log.Info("stopping")
 	case err := <-serveErr:
 		runErr = fmt.Errorf("serve: http: %w", err)
+	case err := <-plat.Failed():
+		runErr = fmt.Errorf("serve: %w", err)
+		log.Error("stopping: a consumer or relay stopped by itself", "err", err)
 	}
 	if hs != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -445,6 +448,11 @@ func ensureServeTopics(ctx context.Context, ccfg kafka.ClientConfig, specs []kaf
 	defer cancel()
 	changes, err := kafka.EnsureTopicsChanges(tctx, adm, specs...)
 	for _, c := range changes {
+		if c.Err != nil {
+			log.Warn("topic config differs from its spec and could not be changed", "topic", c.Topic, "key", c.Key,
+				"from", c.From, "to", c.To, "err", c.Err)
+			continue
+		}
 		log.Info("topic config changed to its spec", "topic", c.Topic, "key", c.Key, "from", c.From, "to", c.To)
 	}
 	if err != nil {

@@ -26,6 +26,8 @@ func TestServeACLs(t *testing.T) {
 		kafka.WithSASLUser(kafka.SASLScramSHA256, "svc", "svc-secret",
 			all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeGroup, "*"), all(kmsg.ACLResourceTypeCluster, "kafka-cluster")),
 		kafka.WithSASLUser(kafka.SASLScramSHA256, "intruder", "intruder-secret", all(kmsg.ACLResourceTypeGroup, "*")),
+		kafka.WithSASLUser(kafka.SASLScramSHA256, "groupless", "groupless-secret",
+			all(kmsg.ACLResourceTypeTopic, "*"), all(kmsg.ACLResourceTypeCluster, "kafka-cluster")),
 		kafka.WithACLs())
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +55,20 @@ func TestServeACLs(t *testing.T) {
 		t.Logf("refused: %v", err)
 	case <-time.After(time.Minute):
 		t.Errorf("serve as a user without topic ACLs still running after a minute:\n%s", logs.String())
+	}
+	cancel()
+
+	// Topic rights but no group rights: the consumer group cannot be
+	// joined.
+	logs, done, cancel = serve("groupless", "groupless-secret")
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "GROUP_AUTHORIZATION_FAILED") {
+			t.Errorf("serve as a user without group ACLs: %v, want a group authorization error\n%s", err, logs.String())
+		}
+		t.Logf("refused: %v", err)
+	case <-time.After(time.Minute):
+		t.Errorf("serve as a user without group ACLs still running after a minute:\n%s", logs.String())
 	}
 	cancel()
 

@@ -76,6 +76,7 @@ type unit struct {
 // platform is every service of `causeway up`, wired on one broker.
 type platform struct {
 	log    *slog.Logger
+	failed chan error // a consumer or relay that stopped by itself (Failed)
 	orders *ordersvc.Service
 	invDB  *sqldb.DB
 	units  []*unit
@@ -125,7 +126,7 @@ func openPlatform(ctx context.Context, cfg UpConfig, cat *catalog.Catalog, ccfg 
 	for _, o := range opts {
 		o(&po)
 	}
-	p := &platform{log: log, shutdownTO: cfg.ShutdownTimeout, kcfg: ccfg}
+	p := &platform{log: log, failed: make(chan error, 1), shutdownTO: cfg.ShutdownTimeout, kcfg: ccfg}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -478,12 +479,14 @@ func (p *platform) Start(ctx context.Context) {
 			p.relaysWG.Go(func() {
 				if err := u.relay.Run(relayCtx); err != nil {
 					p.log.Error("outbox relay stopped", "service", u.name, "err", err)
+					p.fail(fmt.Errorf("%s outbox relay: %w", u.name, err))
 				}
 			})
 		}
 		p.runnersWG.Go(func() {
 			if err := u.runner.Run(runCtx); err != nil {
 				p.log.Error("consumer stopped", "service", u.name, "err", err)
+				p.fail(fmt.Errorf("%s: %w", u.name, err))
 			}
 		})
 	}
@@ -493,6 +496,21 @@ func (p *platform) Start(ctx context.Context) {
 		p.senderWG.Go(func() { _ = p.sender.Run(senderCtx) })
 	}
 }
+
+// fail reports a unit that stopped by itself (the first one is kept).
+func (p *platform) fail(err error) {
+	select {
+	case p.failed <- err:
+	default:
+	}
+}
+
+// Failed delivers the error of the first consumer or relay that stopped
+// by itself — the broker refused its group or topics, say. A process with
+// a dead consumer must not stay up looking healthy: `up` and `serve` stop
+// (draining the rest) and exit with it, for a supervisor to report and
+// restart.
+func (p *platform) Failed() <-chan error { return p.failed }
 
 // Ready reports whether every relay publishes. On PostgreSQL a relay that
 // waits for another process's relay to give up the leader lock is ready

@@ -332,6 +332,9 @@ func runUp(ctx context.Context, cfg UpConfig, log *slog.Logger) (err error) {
 		log.Info("stopping")
 	case err := <-serveErr:
 		runErr = fmt.Errorf("up: http: %w", err)
+	case err := <-plat.Failed():
+		runErr = fmt.Errorf("up: %w", err)
+		log.Error("stopping: a consumer or relay stopped by itself", "err", err)
 	}
 	_ = os.Remove(runtimePath)
 
