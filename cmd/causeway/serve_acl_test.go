@@ -14,8 +14,9 @@ import (
 
 // TestServeACLs runs serve against the embedded broker with SCRAM and ACLs:
 // a user the ACLs give nothing is refused at start with the broker's
-// authorization error named; a user allowed on the topics, groups and
-// cluster starts and stops cleanly.
+// authorization error named, and so is one with topic rights but none on
+// its group (the consumer stops, the process exits); a user allowed on the
+// topics, groups and cluster starts and stops cleanly.
 func TestServeACLs(t *testing.T) {
 	all := func(rt kmsg.ACLResourceType, name string) kfake.ACL {
 		return kfake.ACL{Resource: rt, Name: name, Pattern: kmsg.ACLResourcePatternTypeLiteral,
@@ -46,33 +47,27 @@ func TestServeACLs(t *testing.T) {
 		return logs, done, cancel
 	}
 
-	logs, done, cancel := serve("intruder", "intruder-secret")
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "AUTHORIZATION_FAILED") {
-			t.Errorf("serve as a user without topic ACLs: %v, want an authorization error\n%s", err, logs.String())
+	// refused runs serve as user and wants it to exit with an error
+	// naming want.
+	refused := func(user, pass, what, want string) {
+		logs, done, cancel := serve(user, pass)
+		defer cancel()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("serve as a user without %s: %v, want an error naming %s\n%s", what, err, want, logs.String())
+			}
+			t.Logf("refused: %v", err)
+		case <-time.After(time.Minute):
+			t.Errorf("serve as a user without %s still running after a minute:\n%s", what, logs.String())
 		}
-		t.Logf("refused: %v", err)
-	case <-time.After(time.Minute):
-		t.Errorf("serve as a user without topic ACLs still running after a minute:\n%s", logs.String())
 	}
-	cancel()
-
+	refused("intruder", "intruder-secret", "topic ACLs", "AUTHORIZATION_FAILED")
 	// Topic rights but no group rights: the consumer group cannot be
 	// joined.
-	logs, done, cancel = serve("groupless", "groupless-secret")
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "GROUP_AUTHORIZATION_FAILED") {
-			t.Errorf("serve as a user without group ACLs: %v, want a group authorization error\n%s", err, logs.String())
-		}
-		t.Logf("refused: %v", err)
-	case <-time.After(time.Minute):
-		t.Errorf("serve as a user without group ACLs still running after a minute:\n%s", logs.String())
-	}
-	cancel()
+	refused("groupless", "groupless-secret", "group ACLs", "GROUP_AUTHORIZATION_FAILED")
 
-	logs, done, cancel = serve("svc", "svc-secret")
+	logs, done, cancel := serve("svc", "svc-secret")
 	defer cancel()
 	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), "partitions assigned"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
