@@ -1,14 +1,23 @@
 package sqldb_test
 
 import (
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 
 	"github.com/causeway-dev/causeway/sqldb"
 )
+
+// retryErr is a driver error saying whether it is safe to retry, as
+// pgconn's "conn closed" does.
+type retryErr bool
+
+func (e retryErr) Error() string     { return "conn closed" }
+func (e retryErr) SafeToRetry() bool { return bool(e) }
 
 type sqlStateErr string
 
@@ -42,6 +51,11 @@ func TestIsUnavailable(t *testing.T) {
 		{"unique violation", sqlStateErr("23505"), false},
 		{"deadlock", sqlStateErr("40P01"), false},
 		{"plain error", errors.New("boom"), false},
+		{"conn closed (safe to retry)", fmt.Errorf("ordersvc: place: sqldb: begin: %w", retryErr(true)), true},
+		{"not safe to retry", retryErr(false), false},
+		{"connection cut mid-message", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), true},
+		{"connection done", fmt.Errorf("x: %w", sql.ErrConnDone), true},
+		{"tx done is a bug, not an outage", sql.ErrTxDone, false},
 	}
 	for _, tt := range tests {
 		if got := sqldb.IsUnavailable(tt.err); got != tt.want {

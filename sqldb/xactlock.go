@@ -2,10 +2,12 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net"
 	"strings"
 )
@@ -60,7 +62,10 @@ func IsConflict(err error) bool {
 
 // IsUnavailable reports whether err says the database cannot be reached
 // or is going away, not that the statement was wrong: a connection
-// failure (a net.Error, driver.ErrBadConn, SQLSTATE class 08), PostgreSQL
+// failure (a net.Error, driver.ErrBadConn, sql.ErrConnDone, a connection
+// cut mid-message — io.ErrUnexpectedEOF, io.EOF — a driver error that is
+// safe to retry because the connection was never used, such as pgx's
+// "conn closed" — SQLSTATE class 08), PostgreSQL
 // shutting down or starting up (57P01, 57P02, 57P03) or out of
 // connections (53300). An API answers such an error with 503 and
 // Retry-After; the request may simply be retried.
@@ -78,5 +83,13 @@ func IsUnavailable(err error) bool {
 		return false
 	}
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn)
+	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	// A driver error that says it happened before the connection was
+	// used (pgconn: "conn closed", the socket went away under a pooled
+	// connection) is a connection failure too.
+	var retry interface{ SafeToRetry() bool }
+	return errors.As(err, &retry) && retry.SafeToRetry()
 }

@@ -197,6 +197,7 @@ func TestChaos(t *testing.T) {
 	report := b.String()
 	t.Log("\n" + report)
 	fmt.Println(report)
+	c.writeLogs() // e.g. why an API answered 500 or 503
 	if p := os.Getenv("CAUSEWAY_CHAOS_REPORT"); p != "" {
 		if err := os.WriteFile(p, []byte(report), 0o644); err != nil {
 			t.Error(err)
@@ -525,19 +526,25 @@ func (c *chaosRun) lag(adm *kadm.Client) (int64, string, error) {
 	return total, strings.Join(desc, ", "), nil
 }
 
-// chaosLogDir keeps the processes' logs of a failed run.
+// chaosLogDir keeps the processes' logs of the last run (with goroutine
+// dumps when it failed).
 const chaosLogDir = "/tmp/causeway-chaos-logs"
 
 // dumpLogs makes every service process print its goroutines (SIGQUIT) and
 // writes each process's whole output to chaosLogDir.
 func (c *chaosRun) dumpLogs() {
-	_ = os.MkdirAll(chaosLogDir, 0o755)
 	for name, p := range c.procs {
 		if strings.HasPrefix(name, "work") || strings.HasPrefix(name, "api") {
 			_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 		}
 	}
 	time.Sleep(2 * time.Second)
+	c.writeLogs()
+}
+
+// writeLogs writes each process's whole output to chaosLogDir.
+func (c *chaosRun) writeLogs() {
+	_ = os.MkdirAll(chaosLogDir, 0o755)
 	for name, p := range c.procs {
 		_ = os.WriteFile(filepath.Join(chaosLogDir, name+".log"), []byte(p.logs.String()), 0o644)
 	}
