@@ -151,9 +151,11 @@ func (r *Runner) Group() string { return r.group }
 
 // Run joins the group and consumes until ctx is cancelled, the client
 // fails to start, or the broker refuses the group or its topics (an error
-// wrapping ErrNotAuthorized: a missing ACL, which no retry fixes). On cancellation it stops fetching, lets in-flight
-// transactions finish (bounded by WithShutdownTimeout), commits the offsets
-// of what is done and leaves the group; it then returns nil.
+// wrapping ErrNotAuthorized: a missing ACL, which no retry fixes). On
+// cancellation it stops fetching, lets in-flight transactions finish
+// (bounded by WithShutdownTimeout), commits the offsets of what is done
+// and leaves the group; it then returns nil. On a refusal it does the
+// same, then returns the error.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return ErrRunning
