@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +84,9 @@ type brokerCfg struct {
 	retention  time.Duration
 	// keepConfigs: ensure existing topics without aligning their configs.
 	keepConfigs bool
+	// tlsCert, tlsKey: serve TLS with this certificate; tlsCA is what the
+	// broker's own client trusts (WithTLS).
+	tlsCert, tlsKey, tlsCA string
 }
 
 // WithAddr sets the host:port to listen on (default DefaultBrokerAddr).
@@ -139,6 +143,15 @@ func WithSASLUser(mechanism, user, password string, acls ...kfake.ACL) BrokerOpt
 // WithACLs enforces ACLs: a user may do only what an ACL allows; superusers
 // may do everything. Needs SASL users.
 func WithACLs() BrokerOpt { return brokerOptFn(func(c *brokerCfg) { c.acls = true }) }
+
+// WithTLS makes the broker accept only TLS connections, with the PEM
+// certificate certFile and its key keyFile. caFile is the PEM file of the
+// CA that signed it, which the broker's own admin client (it creates the
+// topics) trusts; "" trusts the system's roots. Clients connect with
+// ClientConfig.TLS (causeway serve --tls --tls-ca-file).
+func WithTLS(certFile, keyFile, caFile string) BrokerOpt {
+	return brokerOptFn(func(c *brokerCfg) { c.tlsCert, c.tlsKey, c.tlsCA = certFile, keyFile, caFile })
+}
 
 // WithKeepTopicConfigs makes the broker create its missing topics at
 // start but leave the configs of existing ones as they are
@@ -245,6 +258,14 @@ func StartBroker(ctx context.Context, opts ...BrokerOpt) (*Broker, error) {
 		kopts = append(kopts, kfake.SyncWrites())
 	}
 	client := ClientConfig{ClientID: "causeway-broker"}
+	if cfg.tlsCert != "" || cfg.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: broker tls: %w", err)
+		}
+		kopts = append(kopts, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+		client.TLS = TLSConfig{Enabled: true, CAFile: cfg.tlsCA}
+	}
 	if len(cfg.users) > 0 {
 		kopts = append(kopts, kfake.EnableSASL())
 		for _, u := range cfg.users {

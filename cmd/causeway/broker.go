@@ -19,6 +19,9 @@ func newBrokerCmd() *cobra.Command {
 		advertised string
 		partitions int32
 		syncWrites bool
+		tlsCert    string
+		tlsKey     string
+		tlsCA      string
 	)
 	cmd := &cobra.Command{
 		Use:   "broker",
@@ -61,6 +64,9 @@ must partition keys with murmur2 like the Java client (kcat/librdkafka:
 			if syncWrites {
 				opts = append(opts, kafka.WithSyncWrites())
 			}
+			if tlsCert != "" || tlsKey != "" {
+				opts = append(opts, kafka.WithTLS(tlsCert, tlsKey, tlsCA))
+			}
 			b, err := kafka.StartBroker(ctx, opts...)
 			if err != nil {
 				return fmt.Errorf("broker: %w", err)
@@ -79,5 +85,8 @@ must partition keys with murmur2 like the Java client (kcat/librdkafka:
 	f.Int32Var(&partitions, "partitions", kafka.DefaultPartitions,
 		"partitions of each Causeway topic when created; an existing topic with another count is an error")
 	f.BoolVar(&syncWrites, "sync-writes", false, "fsync every produced batch before acknowledging it (survives power loss; slower)")
+	f.StringVar(&tlsCert, "listener-tls-cert", "", "PEM certificate: the broker accepts only TLS connections (needs --listener-tls-key; clients use --tls --tls-ca-file)")
+	f.StringVar(&tlsKey, "listener-tls-key", "", "PEM key of --listener-tls-cert")
+	f.StringVar(&tlsCA, "listener-tls-ca", "", "PEM CA that signed --listener-tls-cert, trusted by the broker's own client that creates the topics (default: the system's roots)")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/causeway-dev/causeway/internal/testcert"
 	"github.com/causeway-dev/causeway/kafka"
 )
 
@@ -82,5 +83,48 @@ func TestServeACLs(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve as an allowed user: %v\n%s", err, logs.String())
+	}
+}
+
+// TestServeTLS runs serve against the embedded broker speaking only TLS
+// (with SCRAM): given --tls and the broker's CA (--tls-ca-file) it starts,
+// gets its partitions and stops cleanly. (A client that does not trust
+// the CA, or speaks plaintext, is refused: kafka's TestBrokerTLS.)
+func TestServeTLS(t *testing.T) {
+	certs, err := testcert.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker, err := kafka.StartBroker(context.Background(), kafka.WithAddr("127.0.0.1:0"),
+		kafka.WithTLS(certs.Cert, certs.Key, certs.CA),
+		kafka.WithSASLSuperuser(kafka.SASLScramSHA256, "svc", "svc-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	logs := &syncBuffer{}
+	root := newRootCmd()
+	root.SetArgs([]string{"serve", "--brokers", broker.Addr(), "--data-dir", t.TempDir(), "--services", "payment",
+		"--tls", "--tls-ca-file", certs.CA,
+		"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", "svc", "--sasl-password", "svc-secret", "--instance-id", "tls"})
+	root.SetErr(logs)
+	root.SetOut(logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), "partitions assigned"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve over TLS did not get its partitions:\n%s", logs.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve over TLS exited: %v\n%s", err, logs.String())
+		default:
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve over TLS: %v\n%s", err, logs.String())
 	}
 }
