@@ -191,23 +191,13 @@ func alignConfigs(ctx context.Context, adm *kadm.Client, specs []TopicSpec) ([]C
 			errs = append(errs, fmt.Errorf("kafka: topic %q configs: %w", s.Name, err))
 			continue
 		}
-		have := make(map[string]string, len(rc.Configs))
-		for _, c := range rc.Configs {
-			have[c.Key] = c.MaybeValue()
-		}
-		want := s.TopicConfigs()
-		var alter []kadm.AlterConfig
-		var pending []ConfigChange
-		for _, k := range slices.Sorted(maps.Keys(want)) {
-			v := want[k]
-			if v == nil || sameConfig(k, have[k], *v) {
-				continue
-			}
-			alter = append(alter, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: v})
-			pending = append(pending, ConfigChange{Topic: s.Name, Key: k, From: have[k], To: *v})
-		}
-		if len(alter) == 0 {
+		pending := diffConfigs(s, configMap(rc))
+		if len(pending) == 0 {
 			continue
+		}
+		alter := make([]kadm.AlterConfig, len(pending))
+		for i, c := range pending {
+			alter[i] = kadm.AlterConfig{Op: kadm.SetConfig, Name: c.Key, Value: &c.To}
 		}
 		resp, err := adm.AlterTopicConfigs(ctx, alter, s.Name)
 		if err == nil {
@@ -233,6 +223,30 @@ func alignConfigs(ctx context.Context, adm *kadm.Client, specs []TopicSpec) ([]C
 		changes = append(changes, pending...)
 	}
 	return changes, errors.Join(errs...)
+}
+
+// configMap gives a described topic's configs by key.
+func configMap(rc kadm.ResourceConfig) map[string]string {
+	have := make(map[string]string, len(rc.Configs))
+	for _, c := range rc.Configs {
+		have[c.Key] = c.MaybeValue()
+	}
+	return have
+}
+
+// diffConfigs lists the configs spec s manages (TopicConfigs) whose value
+// in have differs, sorted by key: From is have's, To the spec's.
+func diffConfigs(s TopicSpec, have map[string]string) []ConfigChange {
+	want := s.TopicConfigs()
+	var out []ConfigChange
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		v := want[k]
+		if v == nil || sameConfig(k, have[k], *v) {
+			continue
+		}
+		out = append(out, ConfigChange{Topic: s.Name, Key: k, From: have[k], To: *v})
+	}
+	return out
 }
 
 // sameConfig compares two values of config k as the broker means them.

@@ -220,3 +220,36 @@ func TestBrokerTopicConfigsAtRestart(t *testing.T) {
 		t.Errorf("restarted with its spec: retention.ms %s, want 3600000", got)
 	}
 }
+
+func TestInspectTopics(t *testing.T) {
+	b := startBroker(t, kafka.WithTopics())
+	ctx := testCtx(t)
+	adm := newAdmin(t, b)
+	spec := kafka.TopicSpec{Name: "inspect.a", Partitions: 2, ReplicationFactor: -1, Retention: kafka.Retention{Time: time.Hour}}
+	if err := kafka.EnsureTopics(ctx, adm, spec); err != nil {
+		t.Fatal(err)
+	}
+	longer, fewer := spec, spec
+	longer.Retention.Time = 2 * time.Hour
+	fewer.Partitions = 1
+	missing := kafka.TopicSpec{Name: "inspect.missing", Partitions: 1, ReplicationFactor: -1}
+	states, err := kafka.InspectTopics(ctx, freshAdmin(t, b), spec, longer, fewer, missing)
+	if err != nil || len(states) != 4 {
+		t.Fatalf("InspectTopics: %v, %d states", err, len(states))
+	}
+	if st := states[0]; !st.Matches() || st.Partitions != 2 || st.Configs["retention.ms"] != "3600000" {
+		t.Errorf("as created: %+v, want a match", st)
+	}
+	if st := states[1]; st.Matches() || len(st.Drift) != 1 || st.Drift[0].Key != "retention.ms" || st.Drift[0].From != "3600000" || st.Drift[0].To != "7200000" {
+		t.Errorf("longer retention: %+v, want retention.ms 3600000 -> 7200000", st)
+	}
+	if st := states[2]; st.Matches() || len(st.Drift) != 0 || st.Partitions != 2 {
+		t.Errorf("fewer partitions: %+v, want a mismatch on partitions only", st)
+	}
+	if st := states[3]; st.Exists || st.Matches() || st.Err != nil {
+		t.Errorf("missing: %+v, want not existing, no error", st)
+	}
+	if got := retentionMs(t, b, spec.Name); got != "3600000" {
+		t.Errorf("InspectTopics changed retention.ms to %s", got)
+	}
+}

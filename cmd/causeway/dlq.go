@@ -108,14 +108,7 @@ letter's status is exact: parked while its key waits behind it, resolved
 once released. Without them it comes from the audit log.`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringSliceVar(&o.cfg.Brokers, "brokers", []string{kafka.DefaultBrokerAddr}, "Kafka seed brokers, host:port, comma-separated")
-	pf.StringVar(&o.cfg.SASL.Mechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
-	pf.StringVar(&o.cfg.SASL.User, "sasl-user", "", "SASL user")
-	pf.StringVar(&o.cfg.SASL.Password, "sasl-password", "", "SASL password (prefer CAUSEWAY_SASL_PASSWORD)")
-	pf.BoolVar(&o.cfg.TLS.Enabled, "tls", false, "connect with TLS")
-	pf.StringVar(&o.cfg.TLS.CAFile, "tls-ca-file", "", "PEM file of CAs to trust instead of the system's")
-	pf.StringVar(&o.cfg.TLS.CertFile, "tls-cert-file", "", "PEM client certificate (mutual TLS)")
-	pf.StringVar(&o.cfg.TLS.KeyFile, "tls-key-file", "", "PEM key of --tls-cert-file")
+	addKafkaClientFlags(pf, &o.cfg)
 	pf.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	pf.StringVar(&o.dataDir, "data-dir", "./data", "data directory of causeway up: audit log and the services' databases")
 	pf.StringVar(&o.auditDB, "audit-db", "", "audit log SQLite file (default DATA-DIR/dlq.db)")

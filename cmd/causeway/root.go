@@ -37,6 +37,7 @@ Every flag also reads CAUSEWAY_<FLAG> from the environment
 		newServeCmd(),
 		newSagasCmd(),
 		newStatusCmd(),
+		newTopicsCmd(),
 		newTraceCmd(),
 	)
 	return root

@@ -86,14 +86,7 @@ only when nothing could be measured.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Brokers, "brokers", []string{kafka.DefaultBrokerAddr}, "Kafka seed brokers, host:port, comma-separated")
-	f.StringVar(&cfg.SASL.Mechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
-	f.StringVar(&cfg.SASL.User, "sasl-user", "", "SASL user")
-	f.StringVar(&cfg.SASL.Password, "sasl-password", "", "SASL password (prefer CAUSEWAY_SASL_PASSWORD)")
-	f.BoolVar(&cfg.TLS.Enabled, "tls", false, "connect with TLS")
-	f.StringVar(&cfg.TLS.CAFile, "tls-ca-file", "", "PEM file of CAs to trust instead of the system's")
-	f.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "", "PEM client certificate (mutual TLS)")
-	f.StringVar(&cfg.TLS.KeyFile, "tls-key-file", "", "PEM key of --tls-cert-file")
+	addKafkaClientFlags(f, &cfg)
 	f.StringSliceVar(&groups, "group", nil, "only these consumer groups (repeat or comma-separate; default: all)")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json")
 	f.StringVar(&dataDir, "data-dir", "", "data directory of causeway up: also show each service's outbox backlog")

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,6 +69,56 @@ func TestTopicConfigOverrides(t *testing.T) {
 		if v := got[c.topic][c.key]; v != c.want {
 			t.Errorf("first start: %s %s = %q, want %q", c.topic, c.key, v, c.want)
 		}
+	}
+	// causeway topics shows it: against the defaults orders and the dlq.*
+	// topics differ, and --check fails; with the overrides up was given
+	// everything matches.
+	topics := func(args ...string) (string, error) {
+		root := newRootCmd()
+		var out strings.Builder
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(append([]string{"topics", "--brokers", r.rt.KafkaAddr}, args...))
+		err := root.Execute()
+		return out.String(), err
+	}
+	out, err := topics("--check", "-o", "json")
+	var listed struct {
+		Topics []struct {
+			Topic   string
+			Matches bool
+			Drift   []struct{ Key, Broker, Spec string }
+		}
+	}
+	if jerr := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &listed); jerr != nil {
+		t.Fatalf("topics -o json: %v\n%s", jerr, out)
+	}
+	drifted := 0
+	for _, tp := range listed.Topics {
+		want := "[]"
+		switch {
+		case tp.Topic == kafka.TopicOrders:
+			want = fmt.Sprint([]struct{ Key, Broker, Spec string }{{"retention.ms", days(30), days(7)}})
+		case strings.HasPrefix(tp.Topic, kafka.DeadLetterPrefix):
+			want = fmt.Sprint([]struct{ Key, Broker, Spec string }{{"retention.bytes", itoa(1 << 30), perPart(kafka.DeadLetterTopicBytes)}})
+		}
+		if got := fmt.Sprint(tp.Drift); got != want && !(want == "[]" && len(tp.Drift) == 0) {
+			t.Errorf("topics: %s drift %s, want %s", tp.Topic, got, want)
+		}
+		if !tp.Matches {
+			drifted++
+		}
+	}
+	if !errors.Is(err, ErrTopicsDrift) || drifted != 1+len(serviceGroups) || len(listed.Topics) != len(platformTopics(kafka.DefaultPartitions)) {
+		t.Errorf("topics --check against the defaults: %v, %d of %d topics differ; want ErrTopicsDrift, orders and the dlq topics", err, drifted, len(listed.Topics))
+	}
+	if out, err := topics("--check", "--topic-config", "orders:retention.ms=30d,retention.bytes=1GiB", "--topic-config", "dlq.*:retention.bytes=1GiB"); err == nil ||
+		!strings.Contains(out, "retention.bytes 10.7MiB -> 1GiB") {
+		t.Errorf("topics --check with a retention.bytes the broker lacks: %v\n%s", err, out)
+	}
+	if out, err := topics("--check", "--topic-config", "orders:retention.ms=30d", "--topic-config", "dlq.*:retention.bytes=1GiB"); err != nil ||
+		!strings.Contains(out, "orders") || strings.Contains(out, "differs") {
+		t.Errorf("topics --check with the overrides up was given: %v\n%s", err, out)
 	}
 	if err := r.stop(); err != nil {
 		t.Fatal(err)

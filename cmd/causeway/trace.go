@@ -96,14 +96,7 @@ The exit status is non-zero for an invalid id and when no event is found.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&cfg.Brokers, "brokers", []string{kafka.DefaultBrokerAddr}, "Kafka seed brokers, host:port, comma-separated")
-	f.StringVar(&cfg.SASL.Mechanism, "sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
-	f.StringVar(&cfg.SASL.User, "sasl-user", "", "SASL user")
-	f.StringVar(&cfg.SASL.Password, "sasl-password", "", "SASL password (prefer CAUSEWAY_SASL_PASSWORD)")
-	f.BoolVar(&cfg.TLS.Enabled, "tls", false, "connect with TLS")
-	f.StringVar(&cfg.TLS.CAFile, "tls-ca-file", "", "PEM file of CAs to trust instead of the system's")
-	f.StringVar(&cfg.TLS.CertFile, "tls-cert-file", "", "PEM client certificate (mutual TLS)")
-	f.StringVar(&cfg.TLS.KeyFile, "tls-key-file", "", "PEM key of --tls-cert-file")
+	addKafkaClientFlags(f, &cfg)
 	f.StringVar(&dataDir, "data-dir", "", "data directory of causeway up: also read DATA-DIR/order.db's event store, if present")
 	f.StringVarP(&output, "output", "o", "tree", "output format: tree or json")
 	f.DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
