@@ -6,6 +6,7 @@
 # nemesis, waits for lag 0, runs `causeway check` and prints the report.
 #   CHAOS_DURATION  load (and nemesis) duration (default 150s)
 #   CHAOS_RATE      orders/s (default 40)
+#   CHAOS_SAGA      choreography (default) or orchestration
 #   CHAOS_REPORT    where the report is written (default /tmp/causeway-chaos-report.txt)
 # Bounded: it stops by itself; everything listens on 127.0.0.1.
 set -euo pipefail
@@ -17,8 +18,9 @@ trap cleanup EXIT INT TERM
 url=$(scripts/pg.sh start "$pgdir")
 export CAUSEWAY_CHAOS_POSTGRES_URL=$url CAUSEWAY_CHAOS_PG_DIR=$pgdir CAUSEWAY_CHAOS_DURATION=$dur
 export CAUSEWAY_CHAOS_RATE=${CHAOS_RATE:-40}
+export CAUSEWAY_CHAOS_SAGA=${CHAOS_SAGA:-choreography}
 export CAUSEWAY_CHAOS_REPORT=${CHAOS_REPORT:-/tmp/causeway-chaos-report.txt}
-echo "chaos.sh: $dur at $CAUSEWAY_CHAOS_RATE orders/s, PostgreSQL (fsync on) at $url" >&2
+echo "chaos.sh: $dur at $CAUSEWAY_CHAOS_RATE orders/s, saga $CAUSEWAY_CHAOS_SAGA, PostgreSQL (fsync on) at $url" >&2
 set +e
 go test -count=1 -timeout 20m -run '^TestChaos$' -v ./cmd/causeway/ 2>&1 | tee /tmp/causeway-chaos.log | grep -v '^=== \|^    chaos_test'
 status=${PIPESTATUS[0]}

@@ -60,6 +60,10 @@ CAUSEWAY_CRASH_ORDERS=200 go test -count=1 -run '^TestCrashUp$' ./cmd/causeway/
 # PostgreSQL (its own cluster, fsync on) and a standalone broker under load
 # while a nemesis kills and restarts everything; fails if an invariant does.
 CHAOS_DURATION=${CHAOS_DURATION:-30s} CHAOS_REPORT=${CAUSEWAY_ARTIFACTS}/chaos-report.txt scripts/chaos.sh
+# And under --saga orchestration: the orchestrator, its stuck-saga watcher
+# and the command handlers under the same faults.
+CHAOS_SAGA=orchestration CHAOS_DURATION=${CHAOS_DURATION:-30s} \
+  CHAOS_REPORT=${CAUSEWAY_ARTIFACTS}/chaos-orchestration-report.txt scripts/chaos.sh
 
 # Short fuzz runs: each target a few seconds (make fuzz runs them longer).
 FUZZTIME=${FUZZTIME:-5s} scripts/fuzz.sh

@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -38,16 +39,30 @@ import (
 	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/internal/shipping"
 	"github.com/causeway-dev/causeway/kafka"
+	"github.com/causeway-dev/causeway/saga"
 )
 
-// chaosGroups are the consumer groups of the run and their topics.
-var chaosGroups = map[string][]string{
-	ordersvc.SagaGroup: ordersvc.SagaTopics,
-	payment.Group:      payment.Topics,
-	inventory.Group:    inventory.Topics,
-	shipping.Group:     shipping.Topics,
-	email.Group:        email.Topics,
-	analytics.Group:    analytics.Topics,
+// chaosGroups are the consumer groups of a run and their topics, by saga
+// style.
+func chaosGroups(saga string) map[string][]string {
+	if saga == SagaOrchestration {
+		return map[string][]string{
+			ordersvc.OrchestratorGroup: {kafka.TopicSagaReplies},
+			payment.Group:              payment.CommandTopics,
+			inventory.Group:            inventory.CommandTopics,
+			shipping.Group:             shipping.CommandTopics,
+			email.Group:                email.Topics,
+			analytics.Group:            analytics.Topics,
+		}
+	}
+	return map[string][]string{
+		ordersvc.SagaGroup: ordersvc.SagaTopics,
+		payment.Group:      payment.Topics,
+		inventory.Group:    inventory.Topics,
+		shipping.Group:     shipping.Topics,
+		email.Group:        email.Topics,
+		analytics.Group:    analytics.Topics,
+	}
 }
 
 // chaosRun is the state of one run.
@@ -63,6 +78,8 @@ type chaosRun struct {
 	poison              map[string]int // "group kind" → letters expected
 	poisonKeys          map[string]bool
 	seq                 int
+	saga                string              // SagaChoreography or SagaOrchestration (CAUSEWAY_CHAOS_SAGA)
+	groups              map[string][]string // chaosGroups(saga)
 }
 
 func TestChaos(t *testing.T) {
@@ -79,7 +96,15 @@ func TestChaos(t *testing.T) {
 		fmt.Sscan(r, &rate)
 	}
 	c := &chaosRun{t: t, dir: t.TempDir(), pg: pgURL, pgDir: pgDir, procs: map[string]*proc{}, args: map[string][]string{},
-		addrs: map[string]string{}, faults: map[string]int{}, poison: map[string]int{}, poisonKeys: map[string]bool{}}
+		addrs: map[string]string{}, faults: map[string]int{}, poison: map[string]int{}, poisonKeys: map[string]bool{},
+		saga: SagaChoreography}
+	if s := os.Getenv("CAUSEWAY_CHAOS_SAGA"); s != "" {
+		c.saga = s
+	}
+	if c.saga != SagaChoreography && c.saga != SagaOrchestration {
+		t.Fatalf("CAUSEWAY_CHAOS_SAGA=%q: want %s or %s", c.saga, SagaChoreography, SagaOrchestration)
+	}
+	c.groups = chaosGroups(c.saga)
 	c.brokerAddr = freeAddr(t)
 	c.args["broker"] = []string{"broker", "--data-dir", filepath.Join(c.dir, "broker"), "--kafka-addr", c.brokerAddr}
 	c.start("broker")
@@ -183,7 +208,7 @@ func TestChaos(t *testing.T) {
 		terminal += n
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "chaos run: %s of load at %d orders/s, 2 API + 2 worker serve processes, broker, PostgreSQL (fsync on)\n", dur, rate)
+	fmt.Fprintf(&b, "chaos run: %s of load at %d orders/s, saga %s, 2 API + 2 worker serve processes, broker, PostgreSQL (fsync on)\n", dur, rate, c.saga)
 	fmt.Fprintf(&b, "orders      accepted %d, terminal %d %v, not terminal %d, unexpected outcome %d; rejected %v, transport errors %d\n",
 		rep.Accepted, terminal, rep.Terminal, rep.NotTerminal, rep.Unexpected, rep.Rejected, rep.Errors)
 	lost := rep.Accepted - terminal
@@ -225,7 +250,7 @@ func passFail(out, name string) string {
 func (c *chaosRun) serveArgs(name, services string) []string {
 	return []string{"serve", "--services", services, "--brokers", c.brokerAddr, "--postgres", c.pg,
 		"--http-addr", c.addrs[name], "--instance-id", name, "--auth", "auto", "--postgres-max-conns", "4",
-		"--kafka-session-timeout", "6s", "--kafka-rebalance-timeout", "10s", "--shutdown-timeout", "5s"}
+		"--kafka-session-timeout", "6s", "--kafka-rebalance-timeout", "10s", "--shutdown-timeout", "5s", "--saga", c.saga}
 }
 
 func (c *chaosRun) start(name string) {
@@ -305,10 +330,14 @@ func (c *chaosRun) client(opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
-// reproduce re-produces up to 300 records already on the event topics,
-// as they were (key, value, headers): duplicate deliveries.
+// reproduce re-produces up to 300 records already on the event topics
+// (and, under orchestration, the command and reply topics), as they were
+// (key, value, headers): duplicate deliveries.
 func (c *chaosRun) reproduce() {
 	topics := []string{kafka.TopicOrders, kafka.TopicPayments, kafka.TopicInventory, kafka.TopicShipping}
+	if c.saga == SagaOrchestration {
+		topics = append(topics, kafka.TopicCommandsPayment, kafka.TopicCommandsInventory, kafka.TopicCommandsShipping, kafka.TopicSagaReplies)
+	}
 	cl := c.client(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -387,18 +416,15 @@ func (c *chaosRun) rewind() {
 // envelope of an unknown version, and a stock.released whose orderId is
 // the payment service's panic trigger.
 func (c *chaosRun) injectPoison() {
+	if c.saga == SagaOrchestration {
+		c.injectOrchestrationPoison()
+		return
+	}
 	groups := []string{payment.Group, shipping.Group, ordersvc.SagaGroup}
 	n := c.faults["poison"]
-	kcat := func(key, value string) {
-		cmd := exec.Command("kcat", "-b", c.brokerAddr, "-P", "-t", kafka.TopicInventory, "-k", key,
-			"-X", "partitioner=murmur2_random", "-X", "message.send.max.retries=100")
-		cmd.Stdin = strings.NewReader(value + "\n")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			c.t.Fatalf("kcat: %v\n%s", err, out)
-		}
-		c.poisonKeys[key] = true
-	}
+	kcat := func(key, value string) { c.kcat(kafka.TopicInventory, key, value) }
 	kcat(fmt.Sprintf("poison-malformed-%d", n), `{"eventId": "not json`)
+
 	for _, g := range groups {
 		c.poison[g+" malformed"]++
 	}
@@ -424,6 +450,63 @@ func (c *chaosRun) injectPoison() {
 	c.poison[payment.Group+" panic"]++
 	c.faults["poison"]++
 	c.faults["poison records (kcat)"] += 3
+}
+
+// kcat produces value under key on topic with kcat, and remembers the key
+// as poisoned (reproduce skips it).
+func (c *chaosRun) kcat(topic, key, value string) {
+	cmd := exec.Command("kcat", "-b", c.brokerAddr, "-P", "-t", topic, "-k", key,
+		"-X", "partitioner=murmur2_random", "-X", "message.send.max.retries=100")
+	cmd.Stdin = strings.NewReader(value + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		c.t.Fatalf("kcat: %v\n%s", err, out)
+	}
+	c.poisonKeys[key] = true
+}
+
+// injectOrchestrationPoison is injectPoison under orchestration, where the
+// participants read command topics and the orchestrator the replies: to
+// commands.payment (group payment-service) malformed JSON, a
+// payment.process of an unknown version and one whose orderId is the
+// payment service's panic trigger; to saga.replies (group
+// saga-orchestrator) malformed JSON and a reply of an unknown version.
+// None carries the orchestrator's saga headers or answers a command it
+// sent, so no saga becomes stuck: the stuck-saga watcher skips them.
+func (c *chaosRun) injectOrchestrationPoison() {
+	n := c.faults["poison"]
+	c.kcat(kafka.TopicCommandsPayment, fmt.Sprintf("poison-cmd-malformed-%d", n), `{"eventId": "not json`)
+	c.poison[payment.Group+" malformed"]++
+	cmd := func(orderID string) event.Envelope {
+		env, err := event.New(schema.TypePaymentProcess, schema.CommandVersion, schema.ProcessPayment{OrderID: orderID, UserID: "u-chaos",
+			AmountMinor: 100, Currency: "USD", Method: "card_ok"}, event.Metadata{CorrelationID: "chaos", Source: schema.SourceOrchestrator})
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		return env
+	}
+	v99 := cmd(fmt.Sprintf("poison-cmd-version-%d", n))
+	v99.Version = 99
+	b, _ := json.Marshal(v99)
+	c.kcat(kafka.TopicCommandsPayment, fmt.Sprintf("poison-cmd-version-%d", n), string(b))
+	c.poison[payment.Group+" unknown-version"]++
+	trigger := cmd(fmt.Sprintf("%schaos-cmd-%d", payment.PanicTriggerPrefix, n))
+	b, _ = json.Marshal(trigger)
+	c.kcat(kafka.TopicCommandsPayment, fmt.Sprintf("poison-cmd-panic-%d", n), string(b))
+	c.poison[payment.Group+" panic"]++
+
+	c.kcat(kafka.TopicSagaReplies, fmt.Sprintf("poison-reply-malformed-%d", n), `{"eventId": "not json`)
+	c.poison[ordersvc.OrchestratorGroup+" malformed"]++
+	reply, err := event.New(saga.ReplyType, 1, map[string]any{"outcome": "succeeded"},
+		event.Metadata{CorrelationID: "chaos", CausationID: "no-such-command", Source: schema.SourcePayment})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	reply.Version = 99
+	b, _ = json.Marshal(reply)
+	c.kcat(kafka.TopicSagaReplies, fmt.Sprintf("poison-reply-version-%d", n), string(b))
+	c.poison[ordersvc.OrchestratorGroup+" unknown-version"]++
+	c.faults["poison"]++
+	c.faults["poison records (kcat)"] += 5
 }
 
 func (c *chaosRun) expectedLetters() int {
@@ -494,15 +577,9 @@ func (c *chaosRun) lag(adm *kadm.Client) (int64, string, error) {
 	defer cancel()
 	var total int64
 	var desc []string
-	groups := slices.Sorted(func(yield func(string) bool) {
-		for g := range chaosGroups {
-			if !yield(g) {
-				return
-			}
-		}
-	})
+	groups := slices.Sorted(maps.Keys(c.groups))
 	for _, g := range groups {
-		ends, err := adm.ListEndOffsets(ctx, chaosGroups[g]...)
+		ends, err := adm.ListEndOffsets(ctx, c.groups[g]...)
 		if err != nil {
 			return 0, "", err
 		}

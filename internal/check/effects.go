@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/causeway-dev/causeway/internal/order"
+	"github.com/causeway-dev/causeway/internal/ordersaga"
+	"github.com/causeway-dev/causeway/saga"
 	"github.com/causeway-dev/causeway/sqldb"
 )
 
@@ -22,7 +24,7 @@ type ledgerRow struct {
 // capture refunded exactly once when cancelled after capture, nothing for
 // unknown orders; a created shipment and a held reservation exactly for
 // the shipped orders.
-func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stream) (Result, Result, error) {
+func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stream, timedOut map[string]string) (Result, Result, error) {
 	money := Result{Name: MoneyConserved}
 	eff := Result{Name: EffectsOnce}
 	var ledger []ledgerRow
@@ -157,7 +159,10 @@ func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stre
 			eff.fail("order %s shipped: captured %d, total %d", id, p.captured, s.placed.TotalMinor)
 		case !shipped && p.captured != p.refunded:
 			eff.fail("order %s cancelled (%s): captured %d, refunded %d", id, s.reason, p.captured, p.refunded)
-		case !shipped && s.reason == order.ReasonPaymentFailed && p.captures != 0:
+		case !shipped && s.reason == order.ReasonPaymentFailed && p.captures != 0 && timedOut[id] != ordersaga.StepPayment:
+			// A declined payment never captures. Only an orchestrated
+			// payment step that timed out may have charged (its reply
+			// was late): then the capture is refunded, checked above.
 			eff.fail("order %s cancelled (payment_failed) has a capture", id)
 		}
 		if got := ship[id] == "created"; got != shipped {
@@ -169,6 +174,36 @@ func checkMoneyAndEffects(ctx context.Context, dbs DBs, streams map[string]*stre
 	}
 	eff.Summary = fmt.Sprintf("%d terminal orders: ≤ 1 authorisation, capture and refund each, ≤ 1 release, one shipment exactly when shipped", checked)
 	return money.done(), eff.done(), nil
+}
+
+// sagaTimeouts lists the orders whose orchestrated saga saw a step time
+// out, with the first such step's name (saga_history; none under
+// choreography, or before the saga tables exist). A timed-out step is
+// compensated — its action may have run — so such an order may end
+// cancelled whatever its path, its charge refunded.
+func sagaTimeouts(ctx context.Context, db *sqldb.DB) (map[string]string, error) {
+	out := map[string]string{}
+	if db == nil {
+		return out, nil
+	}
+	rows, err := db.Read.QueryContext(ctx, `SELECT saga_id, step_name FROM saga_history WHERE event = $1 ORDER BY id`, saga.EventTimedOut)
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "does not exist") {
+			return out, nil
+		}
+		return nil, fmt.Errorf("check: saga history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, step string
+		if err := rows.Scan(&id, &step); err != nil {
+			return nil, err
+		}
+		if _, ok := out[id]; !ok {
+			out[id] = step
+		}
+	}
+	return out, rows.Err()
 }
 
 // statuses reads order_id → status.

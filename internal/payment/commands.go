@@ -64,6 +64,7 @@ func (h *CommandHandler) Handle(ctx context.Context, tx *sqldb.Tx, m *consumer.M
 		if err != nil {
 			return consumer.Permanent(err)
 		}
+		panicTrigger(c.OrderID)
 		cur, err := load(ctx, tx, c.OrderID)
 		if err != nil {
 			return err

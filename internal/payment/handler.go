@@ -31,7 +31,8 @@ var EventTypes = []string{order.TypePlaced, order.TypeCancelled, schema.TypeStoc
 
 // PanicTriggerPrefix is a test trigger: the handler panics on an event
 // (order.placed, order.cancelled, stock.reservation-failed,
-// stock.released) whose orderId starts with it. Orders placed through the
+// stock.released), and the command handler on a payment.process command,
+// whose orderId starts with it. Orders placed through the
 // API never have such ids (the server makes them), so only a producer on the
 // bus can send one; the consumer runtime must retry it and dead-letter it
 // (kind panic) without the process crashing. The chaos run injects them.

@@ -43,3 +43,22 @@ func TestPanicTrigger(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandPanicTrigger: the same trigger on the orchestrated side, a
+// payment.process command (the orchestration chaos run injects one).
+func TestCommandPanicTrigger(t *testing.T) {
+	codec, err := schema.NewCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := event.New(schema.TypePaymentProcess, schema.CommandVersion, schema.ProcessPayment{OrderID: payment.PanicTriggerPrefix + "3",
+		UserID: "u", AmountMinor: 1, Currency: "USD", Method: "card_ok"}, event.Metadata{CorrelationID: "c", Source: "saga-orchestrator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = consumer.Recover()(payment.NewCommandHandler(codec, nil)).Handle(context.Background(), nil, &consumer.Message{Envelope: env})
+	var pe *consumer.PanicError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Error(), "test trigger") {
+		t.Fatalf("payment.process for a trigger id: %v, want the trigger's *consumer.PanicError", err)
+	}
+}
