@@ -2,13 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/causeway-dev/causeway/postgres"
 	"github.com/causeway-dev/causeway/sqldb"
-	"github.com/causeway-dev/causeway/sqldb/sqltest"
 )
 
 // TestSessionLocksDoNotTakeWorkConnections: with a work pool of 2
@@ -16,18 +14,9 @@ import (
 // service) still get transactions. With the locks on the work pool this
 // waited forever (it hung TestServeMultiProcess).
 func TestSessionLocksDoNotTakeWorkConnections(t *testing.T) {
-	url := sqltest.PostgresURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	schema := fmt.Sprintf("t_locks_%d", time.Now().UnixNano()%1e9)
-	db, err := postgres.Open(ctx, url, schema, postgres.MaxConns(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Write.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		_ = db.Close()
-	})
+	db := openSchema(t, "locks", postgres.MaxConns(2))
 	var locks []*sqldb.SessionLock
 	for i := range 4 {
 		l := db.SessionLock(int64(7_000_000 + i))

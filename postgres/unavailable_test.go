@@ -2,13 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/causeway-dev/causeway/postgres"
 	"github.com/causeway-dev/causeway/sqldb"
-	"github.com/causeway-dev/causeway/sqldb/sqltest"
 )
 
 // TestKilledBackendIsUnavailable: when PostgreSQL ends the connections
@@ -21,24 +19,10 @@ import (
 // chaos run met when the server died under an idle pooled connection, is
 // not reproducible on demand; sqldb's TestIsUnavailable covers its shape.
 func TestKilledBackendIsUnavailable(t *testing.T) {
-	url := sqltest.PostgresURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	schema := fmt.Sprintf("t_unavail_%d", time.Now().UnixNano()%1e9)
-	db, err := postgres.Open(ctx, url, schema, postgres.MaxConns(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := postgres.Open(ctx, url, schema+"_admin", postgres.MaxConns(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Write.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`)
-		_, _ = admin.Write.Exec(`DROP SCHEMA IF EXISTS ` + schema + `_admin CASCADE`)
-		_ = admin.Close()
-		_ = db.Close()
-	})
+	db := openSchema(t, "unavail", postgres.MaxConns(2))
+	admin := openSchema(t, "unavail_admin", postgres.MaxConns(2))
 	kill := func(pid int) {
 		t.Helper()
 		var ok bool

@@ -13,11 +13,13 @@ import (
 	"github.com/causeway-dev/causeway/sqldb/sqltest"
 )
 
-func openSchema(t *testing.T, prefix string) *sqldb.DB {
+// openSchema opens a schema of its own (t_PREFIX_random) on the test
+// cluster, with opts, dropped when the test ends.
+func openSchema(t *testing.T, prefix string, opts ...postgres.Option) *sqldb.DB {
 	t.Helper()
 	url := sqltest.PostgresURL(t)
 	schema := fmt.Sprintf("t_%s_%d", prefix, time.Now().UnixNano()%1e9)
-	db, err := postgres.Open(context.Background(), url, schema)
+	db, err := postgres.Open(context.Background(), url, schema, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -455,12 +455,7 @@ func (c *chaosRun) injectPoison() {
 // kcat produces value under key on topic with kcat, and remembers the key
 // as poisoned (reproduce skips it).
 func (c *chaosRun) kcat(topic, key, value string) {
-	cmd := exec.Command("kcat", "-b", c.brokerAddr, "-P", "-t", topic, "-k", key,
-		"-X", "partitioner=murmur2_random", "-X", "message.send.max.retries=100")
-	cmd.Stdin = strings.NewReader(value + "\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		c.t.Fatalf("kcat: %v\n%s", err, out)
-	}
+	kcatProduce(c.t, c.brokerAddr, topic, key, []byte(value))
 	c.poisonKeys[key] = true
 }
 

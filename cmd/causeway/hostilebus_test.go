@@ -34,7 +34,8 @@ func kcatProduce(t *testing.T, addr, topic, key string, value []byte) {
 	if strings.ContainsRune(string(value), '\n') {
 		t.Fatalf("kcat value with a newline: %q", value)
 	}
-	cmd := exec.Command("kcat", "-b", addr, "-P", "-t", topic, "-k", key, "-X", "partitioner=murmur2_random")
+	cmd := exec.Command("kcat", "-b", addr, "-P", "-t", topic, "-k", key, "-X", "partitioner=murmur2_random",
+		"-X", "message.send.max.retries=100") // rides out a broker restart (the chaos run's)
 	cmd.Stdin = strings.NewReader(string(value) + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kcat -P -t %s: %v\n%s", topic, err, out)

@@ -13,6 +13,48 @@ import (
 	"github.com/causeway-dev/causeway/kafka"
 )
 
+// serveRun is one in-process `causeway serve`.
+type serveRun struct {
+	logs   *syncBuffer
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// startServeCmd runs `causeway serve args...` in this process (for at
+// most two minutes).
+func startServeCmd(args ...string) *serveRun {
+	r := &serveRun{logs: &syncBuffer{}, done: make(chan error, 1)}
+	root := newRootCmd()
+	root.SetArgs(append([]string{"serve"}, args...))
+	root.SetErr(r.logs)
+	root.SetOut(r.logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	r.cancel = cancel
+	go func() { r.done <- root.ExecuteContext(ctx) }()
+	return r
+}
+
+// assignedThenStop waits until serve got its partitions, then stops it
+// and wants a clean exit.
+func (r *serveRun) assignedThenStop(t *testing.T, what string) {
+	t.Helper()
+	defer r.cancel()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(r.logs.String(), "partitions assigned"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve %s did not get its partitions:\n%s", what, r.logs.String())
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("serve %s exited: %v\n%s", what, err, r.logs.String())
+		default:
+		}
+	}
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatalf("serve %s: %v\n%s", what, err, r.logs.String())
+	}
+}
+
 // TestServeACLs runs serve against the embedded broker with SCRAM and ACLs:
 // a user the ACLs give nothing is refused at start with the broker's
 // authorization error named, and so is one with topic rights but none on
@@ -35,32 +77,24 @@ func TestServeACLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer broker.Close()
-	serve := func(user, pass string) (*syncBuffer, chan error, context.CancelFunc) {
-		logs := &syncBuffer{}
-		root := newRootCmd()
-		root.SetArgs([]string{"serve", "--brokers", broker.Addr(), "--data-dir", t.TempDir(), "--services", "payment",
-			"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", user, "--sasl-password", pass, "--instance-id", user})
-		root.SetErr(logs)
-		root.SetOut(logs)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		done := make(chan error, 1)
-		go func() { done <- root.ExecuteContext(ctx) }()
-		return logs, done, cancel
+	serve := func(user, pass string) *serveRun {
+		return startServeCmd("--brokers", broker.Addr(), "--data-dir", t.TempDir(), "--services", "payment",
+			"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", user, "--sasl-password", pass, "--instance-id", user)
 	}
 
 	// refused runs serve as user and wants it to exit with an error
 	// naming want.
 	refused := func(user, pass, what, want string) {
-		logs, done, cancel := serve(user, pass)
-		defer cancel()
+		r := serve(user, pass)
+		defer r.cancel()
 		select {
-		case err := <-done:
+		case err := <-r.done:
 			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Errorf("serve as a user without %s: %v, want an error naming %s\n%s", what, err, want, logs.String())
+				t.Errorf("serve as a user without %s: %v, want an error naming %s\n%s", what, err, want, r.logs.String())
 			}
 			t.Logf("refused: %v", err)
 		case <-time.After(time.Minute):
-			t.Errorf("serve as a user without %s still running after a minute:\n%s", what, logs.String())
+			t.Errorf("serve as a user without %s still running after a minute:\n%s", what, r.logs.String())
 		}
 	}
 	refused("intruder", "intruder-secret", "topic ACLs", "AUTHORIZATION_FAILED")
@@ -68,22 +102,7 @@ func TestServeACLs(t *testing.T) {
 	// joined.
 	refused("groupless", "groupless-secret", "group ACLs", "GROUP_AUTHORIZATION_FAILED")
 
-	logs, done, cancel := serve("svc", "svc-secret")
-	defer cancel()
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), "partitions assigned"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve as an allowed user did not get its partitions:\n%s", logs.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve as an allowed user exited: %v\n%s", err, logs.String())
-		default:
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve as an allowed user: %v\n%s", err, logs.String())
-	}
+	serve("svc", "svc-secret").assignedThenStop(t, "as an allowed user")
 }
 
 // TestServeTLS runs serve against the embedded broker speaking only TLS
@@ -102,29 +121,8 @@ func TestServeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer broker.Close()
-	logs := &syncBuffer{}
-	root := newRootCmd()
-	root.SetArgs([]string{"serve", "--brokers", broker.Addr(), "--data-dir", t.TempDir(), "--services", "payment",
+	startServeCmd("--brokers", broker.Addr(), "--data-dir", t.TempDir(), "--services", "payment",
 		"--tls", "--tls-ca-file", certs.CA,
-		"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", "svc", "--sasl-password", "svc-secret", "--instance-id", "tls"})
-	root.SetErr(logs)
-	root.SetOut(logs)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- root.ExecuteContext(ctx) }()
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), "partitions assigned"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("serve over TLS did not get its partitions:\n%s", logs.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve over TLS exited: %v\n%s", err, logs.String())
-		default:
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve over TLS: %v\n%s", err, logs.String())
-	}
+		"--sasl-mechanism", "SCRAM-SHA-256", "--sasl-user", "svc", "--sasl-password", "svc-secret", "--instance-id", "tls").
+		assignedThenStop(t, "over TLS")
 }
