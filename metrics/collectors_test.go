@@ -48,7 +48,7 @@ func TestConsumerMetricsCountersNeverGoDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	r1 := &fakeRunner{group: "payment-service"}
-	r1.set(consumer.Stats{Handled: 10, Parked: 1, DeadLetters: 2, Failures: 7, Batches: 3, Rebalances: 1,
+	r1.set(consumer.Stats{Handled: 10, Skipped: 5, Parked: 1, DeadLetters: 2, Failures: 7, Batches: 3, Rebalances: 1,
 		Replays: map[string]int64{"resolved": 1}})
 	m.Add(r1)
 	names := []string{"causeway_consumer_events_handled_total", "causeway_consumer_events_dead_lettered_total",
@@ -75,9 +75,12 @@ func TestConsumerMetricsCountersNeverGoDown(t *testing.T) {
 	r2 := &fakeRunner{group: "payment-service"}
 	r2.set(consumer.Stats{Handled: 4, Rebalances: 1})
 	r3 := &fakeRunner{group: "payment-service"}
-	r3.set(consumer.Stats{Handled: 1})
+	r3.set(consumer.Stats{Handled: 1, Skipped: 2})
 	m.Add(r2)
 	m.Add(r3)
+	if got, want := value(t, reg, "causeway_consumer_events_skipped_total", "group", "payment-service"), 7.0; got != want {
+		t.Errorf("skipped %v, want %v", got, want)
+	}
 	if got, want := value(t, reg, "causeway_consumer_events_handled_total", "group", "payment-service"), 20.0; got != want {
 		t.Errorf("handled %v, want %v", got, want)
 	}

@@ -26,6 +26,7 @@ var _ StatsSource = (*consumer.Runner)(nil)
 // Counters, read from each runner's Stats when scraped (label group):
 //
 //	causeway_consumer_events_handled_total{group}
+//	causeway_consumer_events_skipped_total{group}
 //	causeway_consumer_events_parked_total{group}
 //	causeway_consumer_events_dead_lettered_total{group}
 //	causeway_consumer_handler_failures_total{group}
@@ -51,8 +52,8 @@ type ConsumerMetrics struct {
 	sources map[StatsSource]consumer.Stats // last snapshot read
 	totals  map[string]*consumerTotals     // by group
 
-	handled, parked, dead, failures, batches, rebalances, replays *prometheus.Desc
-	partsAssigned, partsRevoked, partsLost, assigned              *prometheus.Desc
+	handled, skipped, parked, dead, failures, batches, rebalances, replays *prometheus.Desc
+	partsAssigned, partsRevoked, partsLost, assigned                       *prometheus.Desc
 
 	handlerDur   *prometheus.HistogramVec
 	latency      *prometheus.HistogramVec
@@ -60,9 +61,9 @@ type ConsumerMetrics struct {
 }
 
 type consumerTotals struct {
-	handled, parked, dead, failures, batches, rebalances int64
-	partsAssigned, partsRevoked, partsLost               int64
-	replays                                              map[string]int64
+	handled, skipped, parked, dead, failures, batches, rebalances int64
+	partsAssigned, partsRevoked, partsLost                        int64
+	replays                                                       map[string]int64
 }
 
 var _ prometheus.Collector = (*ConsumerMetrics)(nil)
@@ -76,6 +77,8 @@ func NewConsumerMetrics(reg prometheus.Registerer) (*ConsumerMetrics, error) {
 		totals:  make(map[string]*consumerTotals),
 		handled: prometheus.NewDesc("causeway_consumer_events_handled_total",
 			"Events handled (or skipped as duplicates) in committed transactions.", g, nil),
+		skipped: prometheus.NewDesc("causeway_consumer_events_skipped_total",
+			"Events of types the group's handler ignores (consumer.WithEventTypes), acknowledged without a transaction.", g, nil),
 		parked: prometheus.NewDesc("causeway_consumer_events_parked_total",
 			"Events parked behind a dead letter of their key.", g, nil),
 		dead: prometheus.NewDesc("causeway_consumer_events_dead_lettered_total",
@@ -166,6 +169,7 @@ func (m *ConsumerMetrics) accumulate(src StatsSource) {
 	cur := src.Stats()
 	t := m.total(src.Group())
 	t.handled += delta(last.Handled, cur.Handled)
+	t.skipped += delta(last.Skipped, cur.Skipped)
 	t.parked += delta(last.Parked, cur.Parked)
 	t.dead += delta(last.DeadLetters, cur.DeadLetters)
 	t.failures += delta(last.Failures, cur.Failures)
@@ -182,7 +186,7 @@ func (m *ConsumerMetrics) accumulate(src StatsSource) {
 
 // Describe sends the descriptors of the collector's metrics.
 func (m *ConsumerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.handled, m.parked, m.dead, m.failures, m.batches, m.rebalances, m.replays,
+	for _, d := range []*prometheus.Desc{m.handled, m.skipped, m.parked, m.dead, m.failures, m.batches, m.rebalances, m.replays,
 		m.partsAssigned, m.partsRevoked, m.partsLost, m.assigned} {
 		ch <- d
 	}
@@ -203,7 +207,7 @@ func (m *ConsumerMetrics) Collect(ch chan<- prometheus.Metric) {
 		for _, c := range []struct {
 			d *prometheus.Desc
 			v int64
-		}{{m.handled, t.handled}, {m.parked, t.parked}, {m.dead, t.dead}, {m.failures, t.failures},
+		}{{m.handled, t.handled}, {m.skipped, t.skipped}, {m.parked, t.parked}, {m.dead, t.dead}, {m.failures, t.failures},
 			{m.batches, t.batches}, {m.rebalances, t.rebalances},
 			{m.partsAssigned, t.partsAssigned}, {m.partsRevoked, t.partsRevoked}, {m.partsLost, t.partsLost}} {
 			ch <- prometheus.MustNewConstMetric(c.d, prometheus.CounterValue, float64(c.v), g)
