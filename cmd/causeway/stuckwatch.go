@@ -56,7 +56,8 @@ var sagaDLQTopics = []string{
 //
 // Both are idempotent and ignore letters of commands the saga no longer
 // waits for, so redelivery after a crash is harmless; offsets are
-// committed after the transaction.
+// committed after the transaction. Letters of kind "contract" (a foreign
+// source or a misrouted type: not the platform's own record) are skipped.
 type stuckWatcher struct {
 	db    *sqldb.DB
 	orch  *saga.Orchestrator
@@ -169,6 +170,12 @@ func replyTarget(r *kgo.Record) (commandID string, ok bool) {
 func (w *stuckWatcher) handle(ctx context.Context, r *kgo.Record) error {
 	group, _ := consumer.Header(r.Headers, consumer.HeaderGroup)
 	kind, _ := consumer.Header(r.Headers, consumer.HeaderErrorKind)
+	if kind == consumer.KindContract {
+		// The record broke its topic's contract: it did not come from the
+		// orchestrator or a participant, so it says nothing about a saga
+		// (a forger must not make sagas stuck by naming their commands).
+		return nil
+	}
 	msg, _ := consumer.Header(r.Headers, consumer.HeaderError)
 	letter, _ := consumer.Header(r.Headers, consumer.HeaderLetterID)
 	var mark func(tx *sqldb.Tx) error

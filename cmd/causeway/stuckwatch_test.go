@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/internal/catalog"
+	"github.com/causeway-dev/causeway/internal/ordersaga"
+	"github.com/causeway-dev/causeway/internal/ordersvc"
 	"github.com/causeway-dev/causeway/kafka"
 	"github.com/causeway-dev/causeway/saga"
 )
@@ -61,5 +68,58 @@ func TestReplyTarget(t *testing.T) {
 		if ok != (c.want != "") || got != c.want {
 			t.Errorf("%s: replyTarget = %q, %v; want %q", name, got, ok, c.want)
 		}
+	}
+}
+
+// TestStuckWatcherSkipsContractLetters: a dead-lettered reply that names a
+// real command makes its saga stuck — unless the letter's kind is
+// "contract" (a foreign source or a misrouted type): a record that did
+// not come from a participant says nothing about the saga, and a forger
+// must not be able to stop sagas by naming their commands.
+func TestStuckWatcherSkipsContractLetters(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	o := placeOffline(t, dir, sagaCases[0])
+	db := openSQLite(t, filepath.Join(dir, "order.db"))
+	svc, err := ordersvc.New(db, catalog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	orch, err := svc.Orchestrate(ordersaga.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var value []byte
+	if err := db.Read.QueryRowContext(ctx, `SELECT value FROM outbox WHERE topic = $1`, kafka.TopicCommandsPayment).Scan(&value); err != nil {
+		t.Fatal(err)
+	}
+	var cmd struct{ EventID string }
+	if err := json.Unmarshal(value, &cmd); err != nil || cmd.EventID == "" {
+		t.Fatalf("payment command %s: %v", value, err)
+	}
+	w := &stuckWatcher{db: db, orch: orch, log: slog.New(slog.DiscardHandler)}
+	letter := func(kind string) *kgo.Record {
+		return rec(consumer.HeaderTopic, kafka.TopicSagaReplies, consumer.HeaderErrorKind, kind,
+			consumer.HeaderGroup, ordersvc.OrchestratorGroup, event.HeaderCausationID, cmd.EventID)
+	}
+	status := func() saga.Status {
+		st, err := orch.Get(ctx, o.OrderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Status
+	}
+	if err := w.handle(ctx, letter(consumer.KindContract)); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(); st != saga.StatusRunning {
+		t.Fatalf("after a contract letter naming its command: saga %s, want running", st)
+	}
+	if err := w.handle(ctx, letter(consumer.KindUnknownVersion)); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(); st != saga.StatusFailed {
+		t.Fatalf("after an unknown-version reply letter: saga %s, want failed (stuck)", st)
 	}
 }
