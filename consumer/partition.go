@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"sync"
@@ -334,7 +335,8 @@ func (r *Runner) handleInSavepoint(ctx context.Context, tx *sqldb.Tx, m *Message
 }
 
 // deadLetter publishes it to the group's dead-letter topic, then parks its
-// key and marks it done in one transaction. If the process dies between
+// key (unless it broke its topic's contract) and marks it done in one
+// transaction. If the process dies between
 // the two, the record is handled again after restart and its letter is
 // produced again with the same letter id.
 func (w *worker) deadLetter(it *item) {
@@ -346,7 +348,11 @@ func (w *worker) deadLetter(it *item) {
 		attempts: it.attempts, firstFail: it.firstFail, lastFail: it.lastFail,
 	}
 	id, err := r.produceLetter(w.ctx, f)
-	if err == nil {
+	if err == nil && !errors.Is(it.lastErr, event.ErrContract) {
+		// A record that breaks its topic's contract is not one of the
+		// key's own (a foreign source, a misrouted type): nothing of the
+		// key's sequence is lost without it, so its key is not parked —
+		// a forged record under a live key must not hold that key back.
 		err = r.db.InTx(w.ctx, func(tx *sqldb.Tx) error { return insertPark(w.ctx, tx, r.group, id, f) })
 	}
 	if err != nil {

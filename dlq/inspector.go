@@ -383,7 +383,9 @@ func (in *Inspector) annotate(ctx context.Context, ls []Letter) error {
 			l.Status = StatusReplayed
 		case blocking:
 			l.Status = StatusParked
-		case haveDB:
+		case haveDB && l.Kind != consumer.KindContract:
+			// A contract letter never parks its key: that the key is
+			// not parked says nothing about it, so it stays open.
 			l.Status = StatusResolved
 		default:
 			l.Status = StatusOpen

@@ -26,7 +26,8 @@ type Status string
 // last failure).
 const (
 	// StatusOpen: no replay or discard requested since the last failure;
-	// the group's database was not consulted.
+	// the group's database was not consulted, or the letter is of kind
+	// "contract", which never parks its key.
 	StatusOpen Status = "open"
 	// StatusParked: the group's database says the key is parked behind
 	// this letter and nothing has been requested since the last failure.

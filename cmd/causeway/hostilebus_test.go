@@ -111,7 +111,10 @@ func waitCaughtUp(t *testing.T, addr string, groups []string) {
 //     duplicates, dropped by every group's dedup — still one capture, one
 //     reservation, one shipment, two mails;
 //   - a late shipment.created (a new event id) for that shipped order: a
-//     stale event, ignored.
+//     stale event, ignored;
+//   - a forged order.placed under a live user's key, just before that
+//     user's next order: dead-lettered (contract) without parking the key,
+//     so the real order ships.
 func TestHostileBusInput(t *testing.T) {
 	if _, err := exec.LookPath("kcat"); err != nil {
 		t.Fatal("kcat not found: the hostile records are produced with it (apt-get install -y kcat)")
@@ -174,6 +177,15 @@ func TestHostileBusInput(t *testing.T) {
 	}
 	kcatProduce(t, addr, kafka.TopicShipping, a.OrderID, encode(late))
 
+	// 6. A forged record under a live user's key, before that user's
+	// next order: a contract letter does not park the key, so the order
+	// is not held back.
+	forgedLive, err := order.ToEnvelope(placedOf("o-forged-live", "u-after"), event.StartFlow("mallory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcatProduce(t, addr, kafka.TopicOrders, "u-after", encode(forgedLive))
+
 	// The platform goes on.
 	b := place(t, base, sagaCases[0], "u-after")
 	waitSettled(t, SagaChoreography, base, svc, []placedOrder{a, b})
@@ -186,10 +198,11 @@ func TestHostileBusInput(t *testing.T) {
 	// their topic.
 	type letter struct{ Group, Topic, Key, Kind, Error string }
 	want := map[string][]string{"u-forged": groupsReading(kafka.TopicOrders), "o-misrouted": groupsReading(kafka.TopicInventory),
-		"o-ghost": {ordersvc.SagaGroup}}
-	wantKind := map[string]string{"u-forged": consumer.KindContract, "o-misrouted": consumer.KindContract, "o-ghost": consumer.KindPermanent}
+		"o-ghost": {ordersvc.SagaGroup}, "u-after": groupsReading(kafka.TopicOrders)}
+	wantKind := map[string]string{"u-forged": consumer.KindContract, "o-misrouted": consumer.KindContract, "o-ghost": consumer.KindPermanent,
+		"u-after": consumer.KindContract}
 	wantText := map[string]string{"u-forged": `source "mallory"`, "o-misrouted": `"order.placed" does not belong on topic "inventory"`,
-		"o-ghost": "never placed"}
+		"o-ghost": "never placed", "u-after": `source "mallory"`}
 	var list struct{ Letters []letter }
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if code := call(t, "GET", base+"/v1/dlq?limit=100", "", nil, &list); code != http.StatusOK {
@@ -216,7 +229,7 @@ func TestHostileBusInput(t *testing.T) {
 	}
 
 	// No effect of the forged, misrouted or ghost events anywhere.
-	for _, id := range []string{"o-forged", "o-misrouted", "o-ghost"} {
+	for _, id := range []string{"o-forged", "o-misrouted", "o-ghost", "o-forged-live"} {
 		if n := count(t, svc.payment, `SELECT COUNT(*) FROM payment_ledger WHERE order_id = $1`, id); n != 0 {
 			t.Errorf("%s: %d payment ledger rows, want 0", id, n)
 		}
