@@ -319,17 +319,9 @@ const (
 // the handler's error (its writes are rolled back); err is a database
 // error that dooms the whole transaction.
 func (r *Runner) handleInSavepoint(ctx context.Context, tx *sqldb.Tx, m *Message) (herr, err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT causeway_record`); err != nil {
-		return nil, fmt.Errorf("consumer: savepoint: %w", err)
-	}
-	herr = r.handler.Handle(ctx, tx, m)
-	if herr != nil {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT causeway_record`); err != nil {
-			return herr, fmt.Errorf("consumer: rollback to savepoint: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT causeway_record`); err != nil {
-		return herr, fmt.Errorf("consumer: release savepoint: %w", err)
+	herr, err = tx.Savepoint(ctx, "causeway_record", func() error { return r.handler.Handle(ctx, tx, m) })
+	if err != nil {
+		return herr, fmt.Errorf("consumer: %w", err)
 	}
 	return herr, nil
 }

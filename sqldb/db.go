@@ -107,6 +107,33 @@ func (tx *Tx) DB() *DB { return tx.db }
 // dropped on rollback. Typical use: waking the outbox relay.
 func (tx *Tx) OnCommit(f func()) { tx.onCommit = append(tx.onCommit, f) }
 
+// Savepoint runs fn under the savepoint name (an SQL identifier): when fn
+// returns an error, its writes are rolled back — and so are the commit
+// hooks it registered, which then never run — and the transaction goes on.
+// fnErr is fn's error; dbErr is an error of the savepoint statements
+// themselves, after which the transaction must be rolled back.
+//
+// Use it instead of raw SAVEPOINT statements whenever fn may register
+// commit hooks (a hook of rolled-back work must not run: a cache filled
+// from it would hold state that was never committed).
+func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) (fnErr, dbErr error) {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return nil, fmt.Errorf("sqldb: savepoint %s: %w", name, err)
+	}
+	hooks := len(tx.onCommit)
+	if fnErr = fn(); fnErr != nil {
+		clear(tx.onCommit[hooks:])
+		tx.onCommit = tx.onCommit[:hooks]
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); err != nil {
+			return fnErr, fmt.Errorf("sqldb: rollback to savepoint %s: %w", name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		return fnErr, fmt.Errorf("sqldb: release savepoint %s: %w", name, err)
+	}
+	return fnErr, nil
+}
+
 // Begin starts a write transaction. Callers must Commit or Rollback it;
 // prefer InTx.
 func (db *DB) Begin(ctx context.Context) (*Tx, error) {

@@ -39,6 +39,8 @@ type repoConfig struct {
 	outbox        OutboxFunc
 	codec         *event.Codec
 	logger        *slog.Logger
+	cache         *StateCache
+	afterCommit   func(func())
 }
 
 type optionFunc func(*repoConfig)
@@ -61,6 +63,17 @@ func WithOutbox(fn OutboxFunc) Option { return optionFunc(func(c *repoConfig) { 
 // WithCodec decodes stored events with codec instead of one holding only
 // the order events (RegisterEvents). Its registry must include them.
 func WithCodec(codec *event.Codec) Option { return optionFunc(func(c *repoConfig) { c.codec = codec }) }
+
+// WithStateCache starts loads from the state cached in c, when it holds
+// the order, and puts every state the repository appends into c once it is
+// committed: afterCommit registers the put to run after the commit of the
+// write (sqldb.Tx.OnCommit, for a repository over one transaction); nil
+// means the store's appends commit by themselves, and the put runs at once.
+// A load served from the cache counts the snapshot distance from the
+// cached version (a state kept in memory needs no snapshot).
+func WithStateCache(c *StateCache, afterCommit func(func())) Option {
+	return optionFunc(func(cfg *repoConfig) { cfg.cache, cfg.afterCommit = c, afterCommit })
+}
 
 // WithLogger logs failed snapshot saves and unreadable snapshots (default:
 // discard).
@@ -230,6 +243,14 @@ func (r *Repository) append(ctx context.Context, id string, o *Order, expected, 
 	}
 	o.changes = nil
 	o.Version = res.Version
+	if c := r.cfg.cache; c != nil {
+		state := o.clone()
+		if r.cfg.afterCommit != nil {
+			r.cfg.afterCommit(func() { c.put(state) })
+		} else {
+			c.put(state)
+		}
+	}
 	if n := int64(r.cfg.snapshotEvery); n > 0 && res.Version-snapVersion >= n {
 		r.saveSnapshot(ctx, o)
 	}
@@ -252,6 +273,18 @@ func (r *Repository) saveSnapshot(ctx context.Context, o *Order) {
 // started from (0 if none).
 func (r *Repository) load(ctx context.Context, id string) (*Order, int64, error) {
 	stream := StreamID(id)
+	if r.cfg.cache != nil {
+		if o, ok := r.cfg.cache.get(id); ok {
+			recs, err := r.store.Load(ctx, stream, o.Version)
+			if err != nil {
+				return nil, 0, fmt.Errorf("order: load %q after cached version %d: %w", stream, o.Version, err)
+			}
+			if err := r.fold(o, recs); err != nil {
+				return nil, 0, err
+			}
+			return o, o.Version - int64(len(recs)), nil
+		}
+	}
 	o := &Order{}
 	var snapVersion int64
 	snap, err := r.store.LoadSnapshot(ctx, stream)

@@ -75,6 +75,7 @@ func (s *Service) txRepository(tx *sqldb.Tx) *order.Repository {
 		order.WithLogger(s.cfg.logger),
 		order.SnapshotEvery(0),
 		order.MaxAttempts(1),
+		order.WithStateCache(s.states, tx.OnCommit),
 	)
 }
 

@@ -115,7 +115,7 @@ func (s *Service) Place(ctx context.Context, req PlaceRequest, idempotencyKey st
 				return errNotClaimed
 			}
 		}
-		repo := s.newRepository(txStore{Store: s.store, tx: tx})
+		repo := s.newRepository(txStore{Store: s.store, tx: tx}, order.WithStateCache(s.states, tx.OnCommit))
 		out, err := repo.Create(ctx, cmd.OrderID, md, func(o *order.Order) error {
 			_, err := o.Place(cmd)
 			return err

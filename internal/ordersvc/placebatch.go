@@ -125,16 +125,9 @@ func (s *Service) runPlaceBatch(jobs []*placeJob) {
 				j.err = err
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT causeway_place`); err != nil {
-				return fmt.Errorf("ordersvc: place: savepoint: %w", err)
-			}
-			if j.err = j.fn(tx); j.err != nil {
-				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT causeway_place`); err != nil {
-					return fmt.Errorf("ordersvc: place: rollback to savepoint: %w", err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT causeway_place`); err != nil {
-				return fmt.Errorf("ordersvc: place: release savepoint: %w", err)
+			var err error
+			if j.err, err = tx.Savepoint(ctx, "causeway_place", func() error { return j.fn(tx) }); err != nil {
+				return fmt.Errorf("ordersvc: place: %w", err)
 			}
 		}
 		return nil

@@ -37,8 +37,9 @@ var (
 type Option interface{ apply(*config) }
 
 type config struct {
-	logger *slog.Logger
-	now    func() time.Time
+	logger     *slog.Logger
+	now        func() time.Time
+	stateCache int
 }
 
 type optionFunc func(*config)
@@ -52,6 +53,12 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.l
 // use it to place events at known times.
 func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
 
+// WithStateCacheSize sets how many orders' committed states the service
+// keeps in memory for Place and the saga steps (order.StateCache; default
+// order.DefaultStateCacheSize). n < 0 turns the cache off: every saga step
+// then folds the order's whole stream.
+func WithStateCacheSize(n int) Option { return optionFunc(func(c *config) { c.stateCache = n }) }
+
 // Service is the order service. It is safe for concurrent use.
 type Service struct {
 	db    *sqldb.DB
@@ -62,8 +69,12 @@ type Service struct {
 	// (the early ones it keeps, early.go).
 	sagaCodec *event.Codec
 	repo      *order.Repository
-	cfg       config
-	orch      *saga.Orchestrator // nil under choreography (see Orchestrate)
+	// states caches the committed state of recent orders for the
+	// transactions that change them (Place and the saga steps), so a saga
+	// step folds no event it has seen before (order.StateCache).
+	states *order.StateCache
+	cfg    config
+	orch   *saga.Orchestrator // nil under choreography (see Orchestrate)
 	// places group-commits concurrent Place transactions (SQLite).
 	places placeBatcher
 }
@@ -92,6 +103,9 @@ func New(db *sqldb.DB, cat *catalog.Catalog, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("ordersvc: %w", err)
 	}
 	s := &Service{db: db, store: sqlstore.New(db), cat: cat, codec: codec, sagaCodec: sagaCodec, cfg: cfg}
+	if cfg.stateCache >= 0 {
+		s.states = order.NewStateCache(cfg.stateCache)
+	}
 	s.repo = s.newRepository(s.store)
 	return s, nil
 }
@@ -106,12 +120,21 @@ func (s *Service) Store() eventstore.Store { return s.store }
 // outbox rows together; saga handlers use it to move the status.
 func (s *Service) Repository() *order.Repository { return s.repo }
 
-func (s *Service) newRepository(store eventstore.Store) *order.Repository {
-	return order.NewRepository(store,
+func (s *Service) newRepository(store eventstore.Store, opts ...order.Option) *order.Repository {
+	return order.NewRepository(store, append([]order.Option{
 		order.WithCodec(s.codec),
 		order.WithOutbox(s.outboxMessages),
 		order.WithLogger(s.cfg.logger),
-	)
+	}, opts...)...)
+}
+
+// StateCacheStats returns how many saga-step loads asked the order state
+// cache and how many it answered.
+func (s *Service) StateCacheStats() (loads, hits uint64) {
+	if s.states == nil {
+		return 0, 0
+	}
+	return s.states.Stats()
 }
 
 // txStore binds the event store's Append to one transaction, so that
