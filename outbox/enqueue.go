@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -95,6 +94,7 @@ func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time
 	if tx.Dialect == sqldb.SQLite {
 		created = now.UnixMicro()
 	}
+	var hbuf []byte // reused to encode each row's headers
 	for i, m := range msgs {
 		if i > 0 {
 			sb.WriteByte(',')
@@ -115,11 +115,8 @@ func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time
 		}
 		var headers any // NULL when there are none
 		if len(m.Headers) > 0 {
-			b, err := json.Marshal(m.Headers)
-			if err != nil {
-				return fmt.Errorf("outbox: encode headers: %w", err)
-			}
-			headers = string(b)
+			hbuf = appendHeadersJSON(hbuf[:0], m.Headers)
+			headers = string(hbuf)
 		}
 		var value any // a nil Value stays NULL: a tombstone on the bus
 		if m.Value != nil {

@@ -8,3 +8,10 @@ import "context"
 func WithAfterAckHook(h func(ctx context.Context, ids []int64) error) Option {
 	return optionFunc(func(c *config) { c.afterAck = h })
 }
+
+// AppendHeadersJSON and ParseHeadersJSON are the headers column codec, for
+// the differential tests against encoding/json.
+var (
+	AppendHeadersJSON = appendHeadersJSON
+	ParseHeadersJSON  = parseHeadersJSON
+)

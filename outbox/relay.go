@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -502,7 +501,8 @@ func (r *Relay) load(ctx context.Context, inflight *batch) ([]row, error) {
 			x.CreatedAt = time.UnixMicro(micros)
 		}
 		if len(headers) > 0 {
-			if err := json.Unmarshal(headers, &x.Headers); err != nil {
+			var err error
+			if x.Headers, err = parseHeadersJSON(headers); err != nil {
 				x.decodeErr = fmt.Errorf("outbox: row %d: bad headers: %w", x.ID, err)
 			}
 		}
