@@ -185,6 +185,9 @@ func (r *Repository) Create(ctx context.Context, id string, md event.Metadata, f
 // Once the stream is SnapshotEvery events past its latest snapshot, a new
 // snapshot is saved after the append; failing to save it is only logged.
 func (r *Repository) Update(ctx context.Context, id string, md event.Metadata, fn func(*Order) error) (Result, error) {
+	if res, done, err := r.updateCached(ctx, id, md, fn); done {
+		return res, err
+	}
 	var lastErr error
 	for attempt := range r.cfg.maxAttempts {
 		if attempt > 0 {
@@ -211,6 +214,34 @@ func (r *Repository) Update(ctx context.Context, id string, md event.Metadata, f
 		return res, err
 	}
 	return Result{}, fmt.Errorf("%w: order %q, %d attempts: %w", ErrTooManyConflicts, id, r.cfg.maxAttempts, lastErr)
+}
+
+// updateCached is Update's optimistic first try with a state cache: fn
+// runs on the cached state, with no read of the store at all, and its
+// events are appended expecting the cached version. The store's version
+// check makes that safe: if anything was appended after the cached state
+// (another writer, or this transaction before its commit), the append is a
+// conflict and writes nothing. done is false — Update then loads the
+// stream and decides again — after such a conflict, and whenever fn
+// raised no events or failed: a no-op or a refusal decided on an old state
+// must be confirmed on the current one (the order may have moved on).
+func (r *Repository) updateCached(ctx context.Context, id string, md event.Metadata, fn func(*Order) error) (Result, bool, error) {
+	if r.cfg.cache == nil {
+		return Result{}, false, nil
+	}
+	o, ok := r.cfg.cache.get(id)
+	if !ok {
+		return Result{}, false, nil
+	}
+	base := o.Version
+	if err := fn(o); err != nil || len(o.changes) == 0 {
+		return Result{}, false, nil
+	}
+	res, err := r.append(ctx, id, o, base, base, md)
+	if errors.Is(err, eventstore.ErrConflict) {
+		return Result{}, false, nil
+	}
+	return res, true, err
 }
 
 // append writes o's pending changes at expected, with outbox messages, and

@@ -160,3 +160,36 @@ func sagaEnvB(b *testing.B, data any) event.Envelope {
 	}
 	return env
 }
+
+// TestSagaStepConfirmsARefusalOnTheCurrentState: another writer (another
+// instance) moved the order past its cached state; a saga step that the
+// cached state refuses (shipment.created on a paid order would be early)
+// is decided again on the stored stream and applies, instead of being
+// kept as early forever.
+func TestSagaStepConfirmsARefusalOnTheCurrentState(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		svc, db := newService(t, open)
+		placed, err := svc.Place(ctx, request("u-other"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := placed.OrderID
+		handle(t, svc, db, sagaEnv(t, schema.PaymentSucceeded{OrderID: id, PaymentID: "pay-1", AmountMinor: 1, Currency: "USD"}))
+		other := event.Metadata{CorrelationID: placed.CorrelationID, CausationID: "other", Source: ordersvc.Source}
+		if _, err := svc.Repository().Update(ctx, id, other, func(o *order.Order) error {
+			_, err := o.MarkReserved("res-1", o.PaidAt)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		handle(t, svc, db, sagaEnv(t, schema.ShipmentCreated{OrderID: id, Carrier: "DHL", TrackingNumber: "T-1"}))
+		want := []string{order.TypePlaced, order.TypePaid, order.TypeReserved, order.TypeShipped}
+		if got := eventTypes(t, svc, id); !slices.Equal(got, want) {
+			t.Errorf("stream holds %v, want %v", got, want)
+		}
+		if n := earlyCount(t, svc); n != 0 {
+			t.Errorf("%d early events kept, want 0 (the shipment applies to the stored state)", n)
+		}
+	})
+}
