@@ -97,6 +97,70 @@ type Tx struct {
 	db       *DB
 	onCommit []func()
 	locks    map[string]bool // names taken by Lock
+	// ctx is the context the transaction began with (for the deferred
+	// writes, which run in Commit); deferred holds them in the order
+	// Defer was called, flushers the function of each key.
+	ctx      context.Context
+	deferred []deferredItem
+	flushers map[string]Flusher
+	keys     []string // keys of flushers, in the order first deferred
+}
+
+// Flusher writes the items deferred under one key (Tx.Defer), in the
+// order they were deferred, inside the transaction, just before it
+// commits.
+type Flusher func(ctx context.Context, tx *Tx, items []any) error
+
+type deferredItem struct {
+	key  string
+	item any
+}
+
+// Defer adds item to the writes deferred under key, to be written by
+// flush (the first one given for key is used) right before the
+// transaction commits: a handler that moves a shared aggregate (a counter,
+// a sum) can leave the arithmetic of a whole batch to one write per row,
+// and write the rows in one fixed order. The items of work rolled back to
+// a savepoint (Savepoint) are dropped with it. An error of a flush rolls
+// the transaction back and is returned by Commit.
+func (tx *Tx) Defer(key string, item any, flush Flusher) {
+	if tx.flushers == nil {
+		tx.flushers = make(map[string]Flusher)
+	}
+	if _, ok := tx.flushers[key]; !ok {
+		tx.flushers[key] = flush
+		tx.keys = append(tx.keys, key)
+	}
+	tx.deferred = append(tx.deferred, deferredItem{key: key, item: item})
+}
+
+// flushDeferred runs the flushers, key by key in the order their keys were
+// first deferred.
+func (tx *Tx) flushDeferred() error {
+	if len(tx.deferred) == 0 {
+		return nil
+	}
+	ctx := tx.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	items := make([]any, 0, len(tx.deferred))
+	for _, key := range tx.keys {
+		items = items[:0]
+		for _, d := range tx.deferred {
+			if d.key == key {
+				items = append(items, d.item)
+			}
+		}
+		if len(items) == 0 {
+			continue
+		}
+		if err := tx.flushers[key](ctx, tx, items); err != nil {
+			return fmt.Errorf("sqldb: deferred writes %s: %w", key, err)
+		}
+	}
+	tx.deferred = nil
+	return nil
 }
 
 // DB returns the handle the transaction belongs to.
@@ -120,10 +184,12 @@ func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) (fnEr
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
 		return nil, fmt.Errorf("sqldb: savepoint %s: %w", name, err)
 	}
-	hooks := len(tx.onCommit)
+	hooks, deferred := len(tx.onCommit), len(tx.deferred)
 	if fnErr = fn(); fnErr != nil {
 		clear(tx.onCommit[hooks:])
 		tx.onCommit = tx.onCommit[:hooks]
+		clear(tx.deferred[deferred:])
+		tx.deferred = tx.deferred[:deferred]
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); err != nil {
 			return fnErr, fmt.Errorf("sqldb: rollback to savepoint %s: %w", name, err)
 		}
@@ -141,11 +207,17 @@ func (db *DB) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: begin: %w", err)
 	}
-	return &Tx{Tx: stx, Dialect: db.Dialect, db: db}, nil
+	return &Tx{Tx: stx, Dialect: db.Dialect, db: db, ctx: ctx}, nil
 }
 
-// Commit commits the transaction, then runs its commit hooks.
+// Commit writes the deferred writes (Defer), commits the transaction,
+// then runs its commit hooks. If a deferred write fails, the transaction
+// is rolled back and the error returned.
 func (tx *Tx) Commit() error {
+	if err := tx.flushDeferred(); err != nil {
+		_ = tx.Tx.Rollback()
+		return err
+	}
 	if err := tx.Tx.Commit(); err != nil {
 		return fmt.Errorf("sqldb: commit: %w", err)
 	}

@@ -2,6 +2,8 @@ package analytics_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -82,16 +84,37 @@ func placed(id, cur string, items ...order.Item) order.Placed {
 // TestHandlerAggregates drives every path through the handler as the
 // consumer runtime runs it (a transaction per event, Dedup by eventId),
 // with redeliveries, repeats under a new eventId and stale events.
+// TestHandlerAggregates runs a mix of orders through the handler, one
+// transaction per event and then all of them in one transaction (as a
+// consumer batch: the aggregates' writes are deferred to its commit), with
+// a rolled-back savepoint of an extra order in it, and checks the summary.
 func TestHandlerAggregates(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, open func(t testing.TB, migs ...[]sqldb.Migration) *sqldb.DB) {
+		for _, batched := range []bool{false, true} {
+			t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) { testHandlerAggregates(t, open, batched) })
+		}
+	})
+}
+
+var errRolledBack = errors.New("test: rolled back")
+
+func testHandlerAggregates(t *testing.T, open func(t testing.TB, migs ...[]sqldb.Migration) *sqldb.DB, batched bool) {
+	{
 		ctx := context.Background()
 		db := open(t)
 		if err := analytics.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
 		h := consumer.Chain(analytics.NewHandler(nil), consumer.Dedup(analytics.Group))
+		var batch *sqldb.Tx
 		handle := func(env event.Envelope) {
 			t.Helper()
+			if batch != nil {
+				if err := h.Handle(ctx, batch, &consumer.Message{Envelope: env, Attempt: 1}); err != nil {
+					t.Fatalf("%s: %v", env.EventType, err)
+				}
+				return
+			}
 			if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 				return h.Handle(ctx, tx, &consumer.Message{Envelope: env, Attempt: 1})
 			}); err != nil {
@@ -135,8 +158,29 @@ func TestHandlerAggregates(t *testing.T) {
 			// Events analytics ignores.
 			schemaEnv(t, schema.StockReserved{OrderID: "o-1"}),
 		}
-		for _, env := range events {
-			handle(env)
+		if !batched {
+			for _, env := range events {
+				handle(env)
+			}
+		} else if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			batch = tx
+			for _, env := range events {
+				handle(env)
+			}
+			// An order whose events are rolled back to a savepoint
+			// leaves no count, revenue or sales behind.
+			ferr, err := tx.Savepoint(ctx, "test_record", func() error {
+				handle(orderEnv(t, placed("o-7", "USD", p1)))
+				handle(schemaEnv(t, schema.PaymentSucceeded{OrderID: "o-7", AmountMinor: 2000, Currency: "USD", SucceededAt: at}))
+				handle(orderEnv(t, order.Shipped{OrderID: "o-7", ShippedAt: at}))
+				return errRolledBack
+			})
+			if !errors.Is(ferr, errRolledBack) {
+				t.Errorf("savepoint: %v", ferr)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
 		now := at.Add(5 * time.Minute)
 		got, err := analytics.NewReader(db, func() time.Time { return now }).Summary(ctx)
@@ -161,7 +205,7 @@ func TestHandlerAggregates(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("summary:\n got %+v\nwant %+v", got, want)
 		}
-	})
+	}
 }
 
 func TestSummaryEmpty(t *testing.T) {

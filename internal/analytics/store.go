@@ -1,13 +1,16 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/causeway-dev/causeway/consumer"
@@ -89,31 +92,53 @@ func saveOrder(ctx context.Context, tx *sqldb.Tx, r orderRow, now time.Time) err
 }
 
 // moveCount moves one order from the count of prev (none for StatusNone)
-// to the count of next. The rows are touched in name order, so that two
-// transactions on PostgreSQL lock them in the same order.
-func moveCount(ctx context.Context, tx *sqldb.Tx, prev, next Status) error {
-	deltas := map[Status]int64{next: 1}
-	if prev != StatusNone {
-		deltas[prev] = -1
-	}
-	keys := make([]Status, 0, len(deltas))
-	for s := range deltas {
-		keys = append(keys, s)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	for _, s := range keys {
-		// A decrement is a plain UPDATE: the row exists (it was counted
-		// in), and an upsert would check CHECK (n >= 0) on -1 first.
-		q := `INSERT INTO analytics_status_counts (status, n) VALUES ($1, 1)
-			ON CONFLICT (status) DO UPDATE SET n = analytics_status_counts.n + 1`
-		if deltas[s] < 0 {
-			q = `UPDATE analytics_status_counts SET n = n - 1 WHERE status = $1`
+// to the count of next. The move is deferred to the end of tx
+// (sqldb.Tx.Defer): the batch's moves are summed per status and each
+// status's row is written once, in status order.
+func moveCount(tx *sqldb.Tx, prev, next Status) {
+	tx.Defer("analytics-counts", countMove{prev: prev, next: next}, flushCounts)
+}
+
+// countMove is one order moving from prev to next.
+type countMove struct{ prev, next Status }
+
+// flushCounts writes the net change of each status count of items
+// (countMove values).
+func flushCounts(ctx context.Context, tx *sqldb.Tx, items []any) error {
+	deltas := map[Status]int64{}
+	for _, it := range items {
+		m := it.(countMove)
+		deltas[m.next]++
+		if m.prev != StatusNone {
+			deltas[m.prev]--
 		}
-		if _, err := consumer.Exec(ctx, tx, q, string(s)); err != nil {
+	}
+	for _, s := range sortedKeys(deltas, func(a, b Status) int { return strings.Compare(string(a), string(b)) }) {
+		if deltas[s] == 0 {
+			continue
+		}
+		// A count that goes down has its row already (the order was
+		// counted there before); the CHECK (n >= 0) would refuse the
+		// INSERT's proposed negative row before any conflict.
+		q := `INSERT INTO analytics_status_counts (status, n) VALUES ($1, $2)
+			ON CONFLICT (status) DO UPDATE SET n = analytics_status_counts.n + excluded.n`
+		if deltas[s] < 0 {
+			q = `UPDATE analytics_status_counts SET n = n + $2 WHERE status = $1`
+		}
+		if _, err := consumer.Exec(ctx, tx, q, string(s), deltas[s]); err != nil {
 			return fmt.Errorf("analytics: count %s: %w", s, err)
 		}
 	}
 	return nil
+}
+
+// sortedKeys returns the keys of m in the order of cmp: the deferred
+// writes touch their rows in one fixed order, so that two transactions on
+// PostgreSQL lock them in the same order.
+func sortedKeys[K comparable, V any](m map[K]V, cmp func(a, b K) int) []K {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, cmp)
+	return keys
 }
 
 // addPayment adds amount (negative for a refund) to the minute of at,
@@ -129,16 +154,67 @@ func addPayment(ctx context.Context, tx *sqldb.Tx, orderID, kind, currency strin
 		}
 		return nil // counted before
 	}
-	if _, err := consumer.Exec(ctx, tx, `INSERT INTO analytics_revenue (minute, currency, amount_minor) VALUES ($1, $2, $3)
-		ON CONFLICT (minute, currency) DO UPDATE SET amount_minor = analytics_revenue.amount_minor + excluded.amount_minor`,
-		Minute(at).Unix(), currency, amount); err != nil {
-		return fmt.Errorf("analytics: revenue of %s: %w", orderID, err)
+	tx.Defer("analytics-revenue", revenue{minute: Minute(at).Unix(), currency: currency, amount: amount}, flushRevenue)
+	return nil
+}
+
+// revenue is an amount of one currency in one minute.
+type revenue struct {
+	minute   int64
+	currency string
+	amount   int64
+}
+
+// flushRevenue adds the sums of items (revenue values) per minute and
+// currency to analytics_revenue, in (minute, currency) order.
+func flushRevenue(ctx context.Context, tx *sqldb.Tx, items []any) error {
+	type key struct {
+		minute   int64
+		currency string
+	}
+	sums := map[key]int64{}
+	for _, it := range items {
+		r := it.(revenue)
+		sums[key{r.minute, r.currency}] += r.amount
+	}
+	for _, k := range sortedKeys(sums, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.minute, b.minute), strings.Compare(a.currency, b.currency))
+	}) {
+		if _, err := consumer.Exec(ctx, tx, `INSERT INTO analytics_revenue (minute, currency, amount_minor) VALUES ($1, $2, $3)
+			ON CONFLICT (minute, currency) DO UPDATE SET amount_minor = analytics_revenue.amount_minor + excluded.amount_minor`,
+			k.minute, k.currency, sums[k]); err != nil {
+			return fmt.Errorf("analytics: revenue of minute %d: %w", k.minute, err)
+		}
 	}
 	return nil
 }
 
-func addSales(ctx context.Context, tx *sqldb.Tx, sales []ProductSales) error {
+// addSales adds sales to analytics_products, deferred to the end of tx:
+// the batch's sales are summed per product and currency and each row is
+// written once, in (product, currency) order.
+func addSales(tx *sqldb.Tx, sales []ProductSales) {
 	for _, s := range sales {
+		tx.Defer("analytics-products", s, flushSales)
+	}
+}
+
+// flushSales writes the sums of items (ProductSales values).
+func flushSales(ctx context.Context, tx *sqldb.Tx, items []any) error {
+	type key struct{ product, currency string }
+	sums := map[key]ProductSales{}
+	for _, it := range items {
+		s := it.(ProductSales)
+		k := key{s.ProductID, s.Currency}
+		t := sums[k]
+		t.ProductID, t.Currency = s.ProductID, s.Currency
+		t.Units += s.Units
+		t.RevenueMinor += s.RevenueMinor
+		sums[k] = t
+	}
+	for _, k := range sortedKeys(sums, func(a, b key) int {
+		return cmp.Or(strings.Compare(a.product, b.product), strings.Compare(a.currency, b.currency))
+	}) {
+		s := sums[k]
 		if _, err := consumer.Exec(ctx, tx, `INSERT INTO analytics_products (product_id, currency, units, revenue_minor) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (product_id, currency) DO UPDATE SET units = analytics_products.units + excluded.units,
 			revenue_minor = analytics_products.revenue_minor + excluded.revenue_minor`,
