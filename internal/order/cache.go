@@ -3,6 +3,8 @@ package order
 import (
 	"slices"
 	"sync"
+
+	"github.com/causeway-dev/causeway/internal/fifo"
 )
 
 // DefaultStateCacheSize is the number of orders NewStateCache keeps when
@@ -27,9 +29,7 @@ const DefaultStateCacheSize = 50_000
 // first. It is safe for concurrent use.
 type StateCache struct {
 	mu    sync.Mutex
-	m     map[string]*Order
-	ring  []string // insertion order, for eviction
-	next  int      // the ring slot the next new order takes
+	m     *fifo.Map[string, *Order]
 	hits  uint64
 	calls uint64
 }
@@ -40,7 +40,7 @@ func NewStateCache(size int) *StateCache {
 	if size < 1 {
 		size = DefaultStateCacheSize
 	}
-	return &StateCache{m: make(map[string]*Order, size), ring: make([]string, 0, size)}
+	return &StateCache{m: fifo.New[string, *Order](size)}
 }
 
 // get returns a copy of the cached state of order id, which the caller
@@ -49,7 +49,7 @@ func (c *StateCache) get(id string) (*Order, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
-	o, ok := c.m[id]
+	o, ok := c.m.Get(id)
 	if !ok {
 		return nil, false
 	}
@@ -62,20 +62,10 @@ func (c *StateCache) get(id string) (*Order, bool) {
 func (c *StateCache) put(o *Order) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[o.ID]; ok {
-		if o.Version > old.Version {
-			c.m[o.ID] = o
-		}
+	if old, ok := c.m.Get(o.ID); ok && old.Version >= o.Version {
 		return
 	}
-	if len(c.ring) < cap(c.ring) {
-		c.ring = append(c.ring, o.ID)
-	} else {
-		delete(c.m, c.ring[c.next])
-		c.ring[c.next] = o.ID
-		c.next = (c.next + 1) % len(c.ring)
-	}
-	c.m[o.ID] = o
+	c.m.Put(o.ID, o)
 }
 
 // Stats returns how many loads asked the cache and how many it answered.
@@ -89,7 +79,7 @@ func (c *StateCache) Stats() (loads, hits uint64) {
 func (c *StateCache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.m)
+	return c.m.Len()
 }
 
 // clone returns a deep copy of o without its pending changes.

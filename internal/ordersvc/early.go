@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/causeway-dev/causeway/consumer"
 	"github.com/causeway-dev/causeway/event"
+	"github.com/causeway-dev/causeway/internal/fifo"
 	"github.com/causeway-dev/causeway/internal/order"
 	"github.com/causeway-dev/causeway/sqldb"
 )
@@ -21,7 +23,8 @@ import (
 // it is resequenced. The handler keeps it in order_saga_early, in the
 // transaction that marks it processed (so it is neither lost nor applied
 // twice), and every saga event that moves the order applies the early
-// events of that order that have become next, in the same transaction.
+// events of that order that have become next, in the same transaction
+// (looking for them only for the orders earlySet holds).
 //
 // On SQLite the saga transactions of one database run one at a time, so
 // an early event is always seen by the transaction that makes it next. On
@@ -63,9 +66,43 @@ func (s *Service) sagaEvent(ctx context.Context, tx *sqldb.Tx, env event.Envelop
 	return orderID, len(res.Events) > 0, nil
 }
 
+// earlySetSize bounds how many orders an earlySet remembers.
+const earlySetSize = 65_536
+
+// earlySet is the orders that may have early events: those this process
+// kept some for (holdEarly, at once, before the commit, so that a later
+// event of the same batch finds them) and those the sweeper saw in the
+// table. A saga step that moves an order looks for its early events only
+// when the set holds the order, which spares the query for the ~all
+// orders that never had one. An order it misses — its early event was
+// kept by another instance or before a restart, or was forgotten (the set
+// keeps the newest earlySetSize orders) — is found by the sweeper within
+// EarlySweepInterval, the path that already handles the instances' race.
+// A false positive costs one query. It is safe for concurrent use.
+type earlySet struct {
+	mu sync.Mutex
+	m  *fifo.Map[string, struct{}]
+}
+
+func newEarlySet() *earlySet { return &earlySet{m: fifo.New[string, struct{}](earlySetSize)} }
+
+func (e *earlySet) add(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.m.Put(id, struct{}{})
+}
+
+func (e *earlySet) has(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.m.Get(id)
+	return ok
+}
+
 // holdEarly keeps env, which arrived before the step it follows, for
 // releaseEarly. A second copy of the same event changes nothing.
 func (s *Service) holdEarly(ctx context.Context, tx *sqldb.Tx, orderID string, env event.Envelope) error {
+	s.early.add(orderID)
 	value, err := s.sagaCodec.Encode(env)
 	if err != nil {
 		return consumer.Permanent(fmt.Errorf("ordersvc: keep early %s %s: %w", env.EventType, env.EventID, err))
@@ -163,6 +200,7 @@ func (s *Service) ReleaseEarly(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("ordersvc: orders with early events: %w", err)
 		}
 		ids = append(ids, id)
+		s.early.add(id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -3,6 +3,7 @@ package ordersvc_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,6 +204,48 @@ func TestSagaEventForUnknownOrderIsPermanent(t *testing.T) {
 		}
 		if n := earlyCount(t, svc); n != 0 {
 			t.Errorf("%d early events kept for an unknown order, want 0", n)
+		}
+	})
+}
+
+// TestEarlyEventReleasedInItsBatch: an early event and the step it
+// follows in one transaction (one consumer batch): the step applies the
+// early event before the commit, with no sweeper.
+func TestEarlyEventReleasedInItsBatch(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		svc, db := newService(t, open)
+		placed, err := svc.Place(ctx, request("u-batch"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := placed.OrderID
+		md := event.Metadata{CorrelationID: placed.CorrelationID, CausationID: "x", Source: "test"}
+		reserved, err := schema.New(schema.StockReserved{OrderID: id, ReservationID: "r-1"}, md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paid, err := schema.New(schema.PaymentSucceeded{OrderID: id, PaymentID: "pay-1"}, md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := svc.SagaHandler()
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			for _, env := range []event.Envelope{reserved, paid} {
+				if err := h.Handle(ctx, tx, &consumer.Message{Envelope: env, Attempt: 1}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{order.TypePlaced, order.TypePaid, order.TypeReserved}
+		if got := eventTypes(t, svc, id); !slices.Equal(got, want) {
+			t.Errorf("stream holds %v, want %v", got, want)
+		}
+		if n := earlyCount(t, svc); n != 0 {
+			t.Errorf("%d early events left for the sweeper, want 0", n)
 		}
 	})
 }

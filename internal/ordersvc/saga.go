@@ -133,7 +133,7 @@ func (s *Service) SagaHandler() consumer.Handler {
 			return s.holdEarly(ctx, tx, orderID, m.Envelope)
 		case err != nil:
 			return err
-		case changed:
+		case changed && s.early.has(orderID):
 			_, err := s.releaseEarly(ctx, tx, orderID)
 			return err
 		}

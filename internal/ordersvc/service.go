@@ -73,8 +73,10 @@ type Service struct {
 	// transactions that change them (Place and the saga steps), so a saga
 	// step folds no event it has seen before (order.StateCache).
 	states *order.StateCache
-	cfg    config
-	orch   *saga.Orchestrator // nil under choreography (see Orchestrate)
+	// early is the orders that may have early saga events (early.go).
+	early *earlySet
+	cfg   config
+	orch  *saga.Orchestrator // nil under choreography (see Orchestrate)
 	// places group-commits concurrent Place transactions (SQLite).
 	places placeBatcher
 }
@@ -102,7 +104,7 @@ func New(db *sqldb.DB, cat *catalog.Catalog, opts ...Option) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ordersvc: %w", err)
 	}
-	s := &Service{db: db, store: sqlstore.New(db), cat: cat, codec: codec, sagaCodec: sagaCodec, cfg: cfg}
+	s := &Service{db: db, store: sqlstore.New(db), cat: cat, codec: codec, sagaCodec: sagaCodec, cfg: cfg, early: newEarlySet()}
 	if cfg.stateCache >= 0 {
 		s.states = order.NewStateCache(cfg.stateCache)
 	}
