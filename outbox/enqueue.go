@@ -29,6 +29,13 @@ const rowsPerInsert = 500
 // to the relay when tx commits; the relay is woken then (through
 // tx.OnCommit and DB.Notify). Nothing is written when tx rolls back.
 //
+// The insert itself is deferred to the commit (sqldb.Tx.Defer): all the
+// messages a transaction enqueues — a consumer batch's, from many handler
+// calls — go in with a few multi-row INSERTs, in the order they were
+// enqueued (so the ids keep that order), right before the commit; those of
+// work rolled back to a savepoint are dropped with it. A query in tx does
+// not see them before the commit.
+//
 // Message.ID and Message.CreatedAt are ignored: the database assigns the id
 // and Enqueue stamps the current time. An empty Key is published as a null
 // key (no ordering guarantee) and a nil Value as a null value (a
@@ -56,14 +63,44 @@ func Enqueue(ctx context.Context, tx *sqldb.Tx, msgs ...Message) error {
 		return err
 	}
 	now := time.Now().UTC()
-	for start := 0; start < len(msgs); start += rowsPerInsert {
-		end := min(start+rowsPerInsert, len(msgs))
-		if err := insertRows(ctx, tx, msgs[start:end], now); err != nil {
-			return err
-		}
+	for _, m := range msgs {
+		m.CreatedAt = now
+		tx.Defer(deferKey, m, flushRows)
 	}
 	db := tx.DB()
 	tx.OnCommit(func() { db.Notify(NotifyChannel) })
+	return nil
+}
+
+// deferKey is the key of the outbox rows among a transaction's deferred
+// writes.
+const deferKey = "outbox"
+
+// chunkSizes are the sizes of the INSERTs flushRows writes: a few fixed
+// statement shapes, which the database adapters keep prepared, instead of
+// one per number of rows.
+var chunkSizes = [...]int{rowsPerInsert, 64, 16, 4, 1}
+
+// flushRows inserts the deferred messages (Message values, in enqueue
+// order), with INSERTs of chunkSizes rows.
+func flushRows(ctx context.Context, tx *sqldb.Tx, items []any) error {
+	msgs := make([]Message, len(items))
+	for i, it := range items {
+		msgs[i] = it.(Message)
+	}
+	for len(msgs) > 0 {
+		n := 1
+		for _, c := range chunkSizes {
+			if len(msgs) >= c {
+				n = c
+				break
+			}
+		}
+		if err := insertRows(ctx, tx, msgs[:n]); err != nil {
+			return err
+		}
+		msgs = msgs[n:]
+	}
 	return nil
 }
 
@@ -86,14 +123,12 @@ func withTraceparent(msgs []Message, tp string) []Message {
 	return out
 }
 
-func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time) error {
+// insertRows inserts msgs, each stamped with its CreatedAt, with one
+// statement.
+func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message) error {
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO outbox (topic, key, value, headers, created_at) VALUES `)
 	args := make([]any, 0, 5*len(msgs))
-	var created any = now
-	if tx.Dialect == sqldb.SQLite {
-		created = now.UnixMicro()
-	}
 	var hbuf []byte // reused to encode each row's headers
 	for i, m := range msgs {
 		if i > 0 {
@@ -121,6 +156,10 @@ func insertRows(ctx context.Context, tx *sqldb.Tx, msgs []Message, now time.Time
 		var value any // a nil Value stays NULL: a tombstone on the bus
 		if m.Value != nil {
 			value = m.Value
+		}
+		var created any = m.CreatedAt
+		if tx.Dialect == sqldb.SQLite {
+			created = m.CreatedAt.UnixMicro()
 		}
 		args = append(args, m.Topic, m.Key, value, headers, created)
 	}
