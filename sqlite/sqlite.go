@@ -76,7 +76,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
 		wq[k] = append([]string(nil), v...)
 	}
 	wq.Set("_txlock", "immediate")
-	write, err := cfg.open("file:" + path + "?" + wq.Encode())
+	write, err := cfg.open("file:"+path+"?"+wq.Encode(), true)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -93,7 +93,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
 		rq[k] = append([]string(nil), v...)
 	}
 	rq.Add("_pragma", "query_only(1)")
-	read, err := cfg.open("file:" + path + "?" + rq.Encode())
+	read, err := cfg.open("file:"+path+"?"+rq.Encode(), false)
 	if err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -106,14 +106,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqldb.DB, error) {
 }
 
 // open returns a pool of connections to dsn, each with a statement cache
-// of cfg.stmtCache statements (none when 0).
-func (cfg config) open(dsn string) (*sql.DB, error) {
+// of cfg.stmtCache statements (none when 0, and no wrapper at all when
+// also !write); write marks the write pool, whose transactions' statements
+// run without their context's cancellation (see stmtcache.go).
+func (cfg config) open(dsn string, write bool) (*sql.DB, error) {
 	base, err := msqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.stmtCache == 0 {
+	if cfg.stmtCache == 0 && !write {
 		return sql.OpenDB(base), nil
 	}
-	return sql.OpenDB(cachingConnector{base: base, size: cfg.stmtCache}), nil
+	return sql.OpenDB(cachingConnector{base: base, size: cfg.stmtCache, txNoCancel: write}), nil
 }

@@ -49,10 +49,28 @@ type stmt interface {
 	driver.StmtQueryContext
 }
 
+// modernc.org/sqlite hands the context of every statement run with a
+// cancellable one to a goroutine of its own that interrupts the statement
+// when the context ends (and registers a progress handler for it). For the
+// short statements of a batch transaction that costs more than the
+// statement: under causeway up every handler's, projection's and append's
+// statement paid it. A statement inside a write transaction waits for no
+// other connection — the transaction took SQLite's write lock at its BEGIN
+// IMMEDIATE — so a connection of the write pool (txNoCancel) runs the
+// statements of its transactions without handing their context over: it
+// checks the context first, so a batch whose context ended stops at its
+// next statement, and the transaction, whose own BEGIN still honoured the
+// context, is rolled back by database/sql when the context ends. Statements
+// outside a transaction (which may wait for the lock of another process)
+// and on the read pool (which may scan long) keep their cancellation.
+
 // cachingConnector opens connections with a statement cache.
 type cachingConnector struct {
 	base driver.Connector
 	size int
+	// txNoCancel: the statements of a transaction run without their
+	// context's cancellation (the write pool; see above).
+	txNoCancel bool
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -65,7 +83,7 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		_ = dc.Close()
 		return nil, fmt.Errorf("sqlite: driver connection %T lacks the interfaces the statement cache needs", dc)
 	}
-	return &cachingConn{conn: bc, size: c.size, stmts: make(map[string]*cachedStmt)}, nil
+	return &cachingConn{conn: bc, size: c.size, stmts: make(map[string]*cachedStmt), txNoCancel: c.txNoCancel}, nil
 }
 
 func (c cachingConnector) Driver() driver.Driver { return c.base.Driver() }
@@ -73,9 +91,50 @@ func (c cachingConnector) Driver() driver.Driver { return c.base.Driver() }
 // cachingConn is a connection with its statement cache.
 type cachingConn struct {
 	conn
-	size  int
-	stmts map[string]*cachedStmt
-	lru   list.List // of *cachedStmt, most recently used first
+	size       int
+	stmts      map[string]*cachedStmt
+	lru        list.List // of *cachedStmt, most recently used first
+	txNoCancel bool
+	inTx       bool // between BeginTx and the end of its transaction
+}
+
+// BeginTx begins a transaction and notes it until it ends.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.inTx = true
+	return &connTx{Tx: tx, c: c}, nil
+}
+
+// connTx is a transaction of a cachingConn.
+type connTx struct {
+	driver.Tx
+	c *cachingConn
+}
+
+func (t *connTx) Commit() error {
+	t.c.inTx = false
+	return t.Tx.Commit()
+}
+
+func (t *connTx) Rollback() error {
+	t.c.inTx = false
+	return t.Tx.Rollback()
+}
+
+// stmtCtx returns the context to run a statement of c with: ctx, or —
+// inside a transaction of the write pool — ctx without its cancellation,
+// after checking that ctx has not ended (see cachingConnector).
+func (c *cachingConn) stmtCtx(ctx context.Context) (context.Context, error) {
+	if !c.txNoCancel || !c.inTx || ctx.Done() == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
 }
 
 // cachedStmt is one statement of a connection's cache.
@@ -88,8 +147,12 @@ type cachedStmt struct {
 }
 
 // take returns the cached statement for query, prepared now if needed,
-// marked busy; nil (and no error) when the cached one is in use.
+// marked busy; nil (and no error) when the cached one is in use or the
+// connection keeps no statements.
 func (c *cachingConn) take(ctx context.Context, query string) (*cachedStmt, error) {
+	if c.size == 0 {
+		return nil, nil // no cache (StmtCacheSize(0)): every statement runs by text
+	}
 	if e, ok := c.stmts[query]; ok {
 		if e.busy {
 			return nil, nil
@@ -152,6 +215,10 @@ func (e *cachedStmt) release(err error) error {
 
 // ExecContext runs query through its cached statement.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx, err := c.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	e, err := c.take(ctx, query)
 	if err != nil {
 		return nil, err
@@ -169,6 +236,10 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 // QueryContext runs query through its cached statement; the statement is
 // busy until the rows are closed.
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx, err := c.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	e, err := c.take(ctx, query)
 	if err != nil {
 		return nil, err
@@ -239,6 +310,10 @@ func (s *lentStmt) Query(args []driver.Value) (driver.Rows, error) {
 }
 
 func (s *lentStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	ctx, err := s.e.c.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	res, err := s.e.st.ExecContext(ctx, args)
 	if err != nil {
 		s.failed = err
@@ -247,6 +322,10 @@ func (s *lentStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (d
 }
 
 func (s *lentStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	ctx, err := s.e.c.stmtCtx(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.e.st.QueryContext(ctx, args)
 	if err != nil {
 		s.failed = err

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/causeway-dev/causeway/sqldb"
 )
@@ -289,4 +291,109 @@ func BenchmarkStmtCache(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestWriteTxStatementsEndWithTheirContext: inside a write transaction a
+// statement runs without handing its context to the driver, but a context
+// that has ended still stops the next statement (and the transaction
+// cannot commit); outside a transaction and on the read pool the
+// cancellation is the driver's, as before.
+func TestWriteTxStatementsEndWithTheirContext(t *testing.T) {
+	db := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertKV, "a", 1); err != nil {
+			return err
+		}
+		cancel()
+		_, err := tx.ExecContext(ctx, insertKV, "b", 2)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a statement after its context ended: %v, want context.Canceled", err)
+	}
+	var n int
+	if err := db.Read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM kv`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after the cancelled transaction: %d, %v; want 0 (rolled back)", n, err)
+	}
+	// A prepared statement lent inside the transaction checks it too.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	err = db.InTx(ctx2, func(tx *sqldb.Tx) error {
+		st, err := tx.PrepareContext(ctx2, insertKV)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		cancel2()
+		_, err = st.ExecContext(ctx2, "c", 3)
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a prepared statement after its context ended: %v, want context.Canceled", err)
+	}
+	// The connection is usable again, with and without a transaction.
+	if err := db.InTx(context.Background(), func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(context.Background(), insertKV, "d", 4)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if _, err := db.Read.QueryContext(done, `SELECT v FROM kv`); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read pool with an ended context: %v, want context.Canceled", err)
+	}
+}
+
+// BenchmarkWriteTxContext runs a transaction of 20 small inserts with a
+// cancellable context on the write pool as it is (no per-statement
+// context watcher inside transactions) and with every statement handing
+// its context to the driver (the reference: modernc.org/sqlite's watcher
+// goroutine per statement), in the same run.
+func BenchmarkWriteTxContext(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		name := "tx-no-watcher"
+		if watched {
+			name = "watcher-per-statement"
+		}
+		b.Run(name, func(b *testing.B) {
+			db := openTest(b)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			conn, err := db.Write.Conn(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := conn.Raw(func(dc any) error { dc.(*cachingConn).txNoCancel = !watched; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			_ = conn.Close()
+			i := 0
+			cpu0 := cpuTime(b)
+			for b.Loop() {
+				if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+					for range 20 {
+						if _, err := tx.ExecContext(ctx, insertKV, fmt.Sprint(i), i); err != nil {
+							return err
+						}
+						i++
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/statement")
+			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(i), "cpu-ns/statement")
+		})
+	}
+}
+
+// cpuTime returns the process's user+system CPU time.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
