@@ -122,21 +122,22 @@ func forUpdate(d sqldb.Dialect) string {
 // loadOrder reads the order's row, locked on PostgreSQL (where it is
 // created first if needed).
 func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time) (Order, error) {
-	// On PostgreSQL the row must exist before SELECT … FOR UPDATE, so that
-	// concurrent transactions about the order queue on it. SQLite has one
-	// writer: a missing row is read as a pending order and saveOrder
-	// inserts it, one statement less per event.
+	// On PostgreSQL the row is created if needed and locked, so that
+	// concurrent transactions about the order queue on it, and read, in one
+	// statement: an upsert whose no-op update takes the row lock as SELECT …
+	// FOR UPDATE would, RETURNING the row. SQLite has one writer: a missing
+	// row is read as a pending order and saveOrder inserts it.
+	const cols = `user_id, items, paid_event, paid_corr, undo_event, undo_corr, undo_cause, status`
+	q, args := `SELECT `+cols+` FROM inventory_orders WHERE order_id = $1`, []any{orderID}
 	if tx.Dialect == sqldb.Postgres {
-		if _, err := consumer.Exec(ctx, tx, `INSERT INTO inventory_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
-			ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
-			return Order{}, fmt.Errorf("inventory: order %s: %w", orderID, err)
-		}
+		q = `INSERT INTO inventory_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
+			ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id RETURNING ` + cols
+		args = append(args, now.UnixMicro())
 	}
 	o := Order{OrderID: orderID}
 	var items sql.NullString
 	var status, cause string
-	err := tx.QueryRowContext(ctx, `SELECT user_id, items, paid_event, paid_corr, undo_event, undo_corr, undo_cause, status
-		FROM inventory_orders WHERE order_id = $1`+forUpdate(tx.Dialect), orderID).
+	err := tx.QueryRowContext(ctx, q, args...).
 		Scan(&o.UserID, &items, &o.Paid.EventID, &o.Paid.CorrelationID, &o.Undo.EventID, &o.Undo.CorrelationID, &cause, &status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) && tx.Dialect != sqldb.Postgres:

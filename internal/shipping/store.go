@@ -59,24 +59,21 @@ func Statuses(ctx context.Context, db *sqldb.DB) (map[Status]int, error) {
 // loadOrder reads the order's row, locked on PostgreSQL (where it is
 // created first if needed).
 func loadOrder(ctx context.Context, tx *sqldb.Tx, orderID string, now time.Time) (Order, error) {
-	// On PostgreSQL the row must exist before SELECT … FOR UPDATE, so that
-	// concurrent transactions about the order queue on it. SQLite has one
-	// writer: a missing row is read as a pending order and saveOrder
-	// inserts it, one statement less per event.
+	// On PostgreSQL the row is created if needed, locked and read in one
+	// statement (see inventory's loadOrder: an upsert whose no-op update
+	// locks the row, RETURNING it). SQLite has one writer: a missing row is
+	// read as a pending order and saveOrder inserts it.
+	const cols = `user_id, country, reserved_event, reserved_corr, undo_event, undo_corr, undo_cause,
+		status, shipment_id, carrier, tracking_number`
+	q, args := `SELECT `+cols+` FROM shipping_orders WHERE order_id = $1`, []any{orderID}
 	if tx.Dialect == sqldb.Postgres {
-		if _, err := consumer.Exec(ctx, tx, `INSERT INTO shipping_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
-			ON CONFLICT (order_id) DO NOTHING`, orderID, now.UnixMicro()); err != nil {
-			return Order{}, fmt.Errorf("shipping: order %s: %w", orderID, err)
-		}
-	}
-	lock := ""
-	if tx.Dialect == sqldb.Postgres {
-		lock = " FOR UPDATE"
+		q = `INSERT INTO shipping_orders (order_id, status, updated_at) VALUES ($1, 'pending', $2)
+			ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id RETURNING ` + cols
+		args = append(args, now.UnixMicro())
 	}
 	o := Order{OrderID: orderID}
 	var status, cause string
-	err := tx.QueryRowContext(ctx, `SELECT user_id, country, reserved_event, reserved_corr, undo_event, undo_corr, undo_cause,
-		status, shipment_id, carrier, tracking_number FROM shipping_orders WHERE order_id = $1`+lock, orderID).
+	err := tx.QueryRowContext(ctx, q, args...).
 		Scan(&o.UserID, &o.Country, &o.Reserved.EventID, &o.Reserved.CorrelationID, &o.Undo.EventID, &o.Undo.CorrelationID,
 			&cause, &status, &o.ShipmentID, &o.Carrier, &o.TrackingNumber)
 	switch {
