@@ -373,19 +373,21 @@ var errMoved = errors.New("projection: checkpoint moved")
 
 // batch applies items in one transaction and returns how many committed:
 // all of them, or those before the first that failed (which the caller
-// retries). Database errors are retried here with backoff until ctx ends.
+// retries), with its error. Database errors are retried here with backoff
+// until ctx ends.
 func (r *Runner) batch(ctx context.Context, cl *kgo.Client, tp TopicPartition, items []item) (int, error, error) {
+	var cause error // of items[len(items)], once a failure shortened items
 	for attempt := 1; ; {
 		st, fail, err := r.tryBatch(ctx, cl, tp, items)
 		if err == nil {
 			if fail == nil {
 				r.count(st)
-				return len(items), nil, nil
+				return len(items), cause, nil
 			}
 			if fail.index == 0 {
 				return 0, fail.err, nil
 			}
-			items = items[:fail.index] // commit what comes before the failing item
+			items, cause = items[:fail.index], fail.err // commit what comes before the failing item
 			continue
 		}
 		if errors.Is(err, errMoved) || ctx.Err() != nil {

@@ -339,3 +339,41 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestPoisonWithOneAttempt: with WithRetry(1, …) an event that fails in
+// the middle of a batch is tried once and handled by the policy with its
+// error (the records before it commit), like one at the start of a batch.
+func TestPoisonWithOneAttempt(t *testing.T) {
+	db := sqltest.SQLite(t, projection.Migrations())
+	b := startBroker(t, 1, testTopic)
+	prod := newProducer(t, b.Addr(), testTopic)
+	recs := prod.produce(10, 3)
+	var bad event.Envelope
+	if err := json.Unmarshal(recs[4].Value, &bad); err != nil {
+		t.Fatal(err)
+	}
+	var tries atomic.Int64
+	p := &counts{onApply: func(_ context.Context, m projection.Message) error {
+		if m.Envelope.EventID == bad.EventID {
+			tries.Add(1)
+			return errors.New("cannot apply this one")
+		}
+		return nil
+	}}
+	r := newRunner(t, db, b, p, projection.WithPoisonPolicy(projection.SkipEvent), projection.WithRetry(1, time.Millisecond, time.Millisecond))
+	start(t, r)
+	eventually(t, "all records", func() bool { return reached(t, db, p.Name(), prod.position()) })
+	errs, err := projection.Errors(context.Background(), db, p.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 || errs[0].EventID != bad.EventID || errs[0].Action != "skipped" || errs[0].Attempts != 1 || errs[0].Error != "cannot apply this one" {
+		t.Fatalf("errors = %+v, want the poison event skipped after 1 attempt with its error", errs)
+	}
+	if got := tries.Load(); got != 1 {
+		t.Errorf("Apply tried %d times, want 1", got)
+	}
+	if st := r.Status(); st.Applied != 9 || st.Skipped != 1 {
+		t.Errorf("status: applied %d skipped %d, want 9 and 1", st.Applied, st.Skipped)
+	}
+}
