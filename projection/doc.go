@@ -20,6 +20,11 @@
 //  3. calls Apply for each new event, in offset order;
 //  4. upserts (projection, topic, partition, next offset).
 //
+// When one poll brings a few records of several partitions, those that fit
+// in one batch together share its transaction, partition after partition
+// (each checked in step 1 and checkpointed in step 4), as if each had its
+// own; should it fail, they are applied one transaction per partition.
+//
 // So the model and its position always commit together: a restart resumes
 // at the stored offsets, and a crash mid-batch rolls the whole batch back
 // and redoes it. Nothing is ever half-applied.

@@ -3,9 +3,11 @@ package projection_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,6 +80,29 @@ func (c *counts) Apply(ctx context.Context, tx *sqldb.Tx, t projection.Tables, m
 		ON CONFLICT (k) DO UPDATE SET n = `+t.Name("key_counts")+`.n + 1, last_event = excluded.last_event, last_seq = excluded.last_seq`,
 		d.K, m.Envelope.EventID, d.Seq)
 	return err
+}
+
+// failOn returns an onApply for counts that fails the event id every
+// time, counting the tries.
+func failOn(id string, tries *atomic.Int64) func(context.Context, projection.Message) error {
+	return func(_ context.Context, m projection.Message) error {
+		if m.Envelope.EventID == id {
+			tries.Add(1)
+			return errors.New("cannot apply this one")
+		}
+		return nil
+	}
+}
+
+// reachable is the position a runner with policy reaches when the record
+// at bad cannot be applied: prod's, but for bad's partition under
+// StopPartition.
+func reachable(prod *producer, bad projection.TopicPartition, policy projection.PoisonPolicy) projection.Offsets {
+	want := prod.position()
+	if policy == projection.StopPartition {
+		delete(want, bad)
+	}
+	return want
 }
 
 func newCodec(t testing.TB) *event.Codec {

@@ -118,8 +118,9 @@ func WithLogger(l *slog.Logger) Option {
 	})
 }
 
-// WithBatchMax caps the records of one partition applied in one
-// transaction (default 1000).
+// WithBatchMax caps the records applied in one transaction (default
+// 1000): of one partition, or of the partitions of one poll that share a
+// transaction.
 func WithBatchMax(n int) Option { return optionFunc(func(c *config) { c.batchMax = n }) }
 
 // WithRetry sets how often a failing event is tried in all (default 3)

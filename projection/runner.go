@@ -19,8 +19,9 @@ import (
 // Runner keeps one projection up to date: it reads the projection's topics
 // by direct partition assignment from the offsets stored with the model and
 // applies each partition's records in batches, one transaction per batch
-// that also stores the partition's next offset. See the package
-// documentation for the guarantees.
+// that also stores the partition's next offset (the small batches of one
+// poll's partitions share one). See the package documentation for the
+// guarantees.
 //
 // A Runner's methods are safe for concurrent use; Run runs once.
 type Runner struct {
@@ -171,13 +172,11 @@ func (r *Runner) run(ctx context.Context, lock *sqldb.SessionLock) error {
 		if f.err != nil {
 			return f.err
 		}
-		for _, pb := range f.parts {
-			if err := r.partition(ctx, cl, pb.tp, pb.items); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
+		if err := r.poll(ctx, cl, f.parts); err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
+			return err
 		}
 	}
 	return nil
@@ -308,8 +307,11 @@ func (r *Runner) discover(ctx context.Context, cl *kgo.Client, adm *kadm.Client)
 	return errors.Join(errs...)
 }
 
-// partition applies one partition's fetched, decoded records.
-func (r *Runner) partition(ctx context.Context, cl *kgo.Client, tp TopicPartition, all []item) error {
+// pending returns those of one partition's fetched, decoded records that
+// are to be applied now: none when the partition is stopped, or when the
+// records were polled before a seek (then it seeks again); else those
+// from the partition's next offset on.
+func (r *Runner) pending(cl *kgo.Client, tp TopicPartition, all []item) []item {
 	r.mu.Lock()
 	next := r.next[tp]
 	_, stopped := r.stopped[tp]
@@ -338,9 +340,37 @@ func (r *Runner) partition(ctx context.Context, cl *kgo.Client, tp TopicPartitio
 		}
 	}
 	r.mu.Unlock()
+	return items
+}
+
+// partition applies items, pending records of tp, in batches of at most
+// WithBatchMax records, one transaction each; a record that cannot be
+// applied is retried alone, then the poison policy applies. failed, if
+// not nil, reports that items[failed.index] (within the first batch)
+// already failed in a transaction that was rolled back: that was its
+// batch's try, so only the records before it are applied in the first
+// batch before it is retried.
+func (r *Runner) partition(ctx context.Context, cl *kgo.Client, tp TopicPartition, items []item, failed *applyFailure) error {
 	for len(items) > 0 {
 		n := min(len(items), r.cfg.batchMax)
-		done, cause, err := r.batch(ctx, cl, tp, items[:n])
+		var (
+			done  int
+			cause error
+			err   error
+		)
+		if failed != nil && failed.index < n {
+			done, cause = failed.index, failed.err
+			if done > 0 {
+				var d int
+				var c error
+				if d, c, err = r.batch(ctx, cl, tp, items[:done]); err == nil && d < done {
+					done, cause = d, c // an earlier record failed this time
+				}
+			}
+		} else {
+			done, cause, err = r.batch(ctx, cl, tp, items[:n])
+		}
+		failed = nil
 		switch {
 		case errors.Is(err, errMoved):
 			return nil // the stored checkpoint moved: records are refetched from it
@@ -426,20 +456,38 @@ func (r *Runner) tryBatch(ctx context.Context, cl *kgo.Client, tp TopicPartition
 // fence locks the state row and compares the stored checkpoint of tp with
 // this runner's; when they differ it seeks to the stored one.
 func (r *Runner) fence(ctx context.Context, cl *kgo.Client, tx *sqldb.Tx, tp TopicPartition) error {
-	if _, ok, err := lockState(ctx, tx, r.p.Name()); err != nil {
+	if err := r.lockState(ctx, tx); err != nil {
 		return err
-	} else if !ok {
-		return fmt.Errorf("projection %s: state row missing", r.p.Name())
 	}
 	stored, err := readCheckpoint(ctx, tx, r.p.Name(), tp)
 	if err != nil {
 		return err
 	}
+	if r.seekIfMoved(cl, tp, stored) {
+		return errMoved
+	}
+	return nil
+}
+
+// lockState locks the projection's state row for the rest of tx.
+func (r *Runner) lockState(ctx context.Context, tx *sqldb.Tx) error {
+	if _, ok, err := lockState(ctx, tx, r.p.Name()); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("projection %s: state row missing", r.p.Name())
+	}
+	return nil
+}
+
+// seekIfMoved compares stored, the stored checkpoint of tp (-1: none),
+// with this runner's; when they differ it seeks to the stored one and
+// reports true.
+func (r *Runner) seekIfMoved(cl *kgo.Client, tp TopicPartition, stored int64) bool {
 	r.mu.Lock()
 	mine := r.next[tp]
 	r.mu.Unlock()
 	if stored == mine {
-		return nil
+		return false
 	}
 	r.cfg.log.Info("projection: stored checkpoint moved, seeking", "projection", r.p.Name(),
 		"topic", tp.Topic, "partition", tp.Partition, "mine", mine, "stored", stored)
@@ -450,7 +498,7 @@ func (r *Runner) fence(ctx context.Context, cl *kgo.Client, tx *sqldb.Tx, tp Top
 		r.mu.Unlock()
 		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{tp.Topic: {tp.Partition: {Epoch: -1, Offset: stored}}})
 	}
-	return errMoved
+	return true
 }
 
 // retry tries the failing item alone until it applies, the attempts are

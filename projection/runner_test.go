@@ -146,21 +146,12 @@ func TestPoison(t *testing.T) {
 			prod.produce(20, 7)
 
 			var tries atomic.Int64
-			p := &counts{onApply: func(_ context.Context, m projection.Message) error {
-				if m.Envelope.EventID == badEnv.EventID {
-					tries.Add(1)
-					return errors.New("cannot apply this one")
-				}
-				return nil
-			}}
+			p := &counts{onApply: failOn(badEnv.EventID, &tries)}
 			r := newRunner(t, db, b, p, projection.WithPoisonPolicy(tt.policy), projection.WithBatchMax(30))
 			start(t, r)
 
 			badTP := projection.TopicPartition{Topic: bad.Topic, Partition: bad.Partition}
-			want := prod.position()
-			if tt.policy == projection.StopPartition {
-				delete(want, badTP)
-			}
+			want := reachable(prod, badTP, tt.policy)
 			eventually(t, "the healthy partitions", func() bool { return reached(t, db, p.Name(), want) })
 			eventually(t, "the poison record", func() bool {
 				errs, err := projection.Errors(context.Background(), db, p.Name())
@@ -353,13 +344,7 @@ func TestPoisonWithOneAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tries atomic.Int64
-	p := &counts{onApply: func(_ context.Context, m projection.Message) error {
-		if m.Envelope.EventID == bad.EventID {
-			tries.Add(1)
-			return errors.New("cannot apply this one")
-		}
-		return nil
-	}}
+	p := &counts{onApply: failOn(bad.EventID, &tries)}
 	r := newRunner(t, db, b, p, projection.WithPoisonPolicy(projection.SkipEvent), projection.WithRetry(1, time.Millisecond, time.Millisecond))
 	start(t, r)
 	eventually(t, "all records", func() bool { return reached(t, db, p.Name(), prod.position()) })
