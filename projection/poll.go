@@ -10,8 +10,9 @@ import (
 )
 
 // poll applies one poll's records, partition after partition, as
-// partition does. The pending records of consecutive partitions that fit
-// in one batch (WithBatchMax records in all) share a transaction: under a
+// partition does. The pending records of consecutive (distinct)
+// partitions that fit in one batch (WithBatchMax records in all) share a
+// transaction: under a
 // steady load a poll brings a few records of each of many partitions, and
 // a transaction's fixed work (the state lock, the checkpoints' read, the
 // parked keys, the dedup insert, the commit) then comes once per poll
@@ -25,19 +26,22 @@ import (
 func (r *Runner) poll(ctx context.Context, cl *kgo.Client, parts []partItems) error {
 	var group []partItems
 	size := 0
+	in := map[TopicPartition]bool{} // the partitions in group
 	for _, pb := range parts {
 		items := r.pending(cl, pb.tp, pb.items)
 		if len(items) == 0 {
 			continue
 		}
-		if len(group) > 0 && size+len(items) > r.cfg.batchMax {
+		if len(group) > 0 && (size+len(items) > r.cfg.batchMax || in[pb.tp]) {
 			if err := r.group(ctx, cl, group); err != nil {
 				return err
 			}
 			group, size = nil, 0
+			clear(in)
 		}
 		group = append(group, partItems{pb.tp, items})
 		size += len(items)
+		in[pb.tp] = true
 	}
 	return r.group(ctx, cl, group)
 }
@@ -126,7 +130,8 @@ func (r *Runner) tryGroup(ctx context.Context, cl *kgo.Client, g []partItems) (s
 }
 
 // applyGroup is apply for the items of several partitions, in order:
-// applyItems over all of them, then each partition's checkpoint.
+// applyItems over all of them, then the partitions' checkpoints (one
+// statement).
 func (t *target) applyGroup(ctx context.Context, tx *sqldb.Tx, g []partItems) (applyStats, error) {
 	n := 0
 	for _, pb := range g {
@@ -140,10 +145,9 @@ func (t *target) applyGroup(ctx context.Context, tx *sqldb.Tx, g []partItems) (a
 	if err != nil {
 		return st, err
 	}
-	for _, pb := range g {
-		if err := upsertCheckpoint(ctx, tx, t.cpName, pb.tp, pb.items[len(pb.items)-1].msg.Offset+1); err != nil {
-			return st, err
-		}
+	cps := make([]checkpoint, len(g))
+	for i, pb := range g {
+		cps[i] = checkpoint{pb.tp, pb.items[len(pb.items)-1].msg.Offset + 1}
 	}
-	return st, nil
+	return st, upsertCheckpoints(ctx, tx, t.cpName, cps)
 }

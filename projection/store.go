@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/causeway-dev/causeway/sqldb"
@@ -170,6 +171,34 @@ func upsertCheckpoint(ctx context.Context, tx *sqldb.Tx, name string, tp TopicPa
 		name, tp.Topic, tp.Partition, next, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("projection %s: store checkpoint %s/%d: %w", name, tp.Topic, tp.Partition, err)
+	}
+	return nil
+}
+
+// checkpoint is a partition's next offset.
+type checkpoint struct {
+	tp   TopicPartition
+	next int64
+}
+
+// upsertCheckpoints is upsertCheckpoint for several partitions (distinct),
+// in one statement.
+func upsertCheckpoints(ctx context.Context, tx *sqldb.Tx, name string, cps []checkpoint) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO projection_checkpoints (projection, topic, part, next_offset, updated_at) VALUES `)
+	args := make([]any, 2, 2+3*len(cps))
+	args[0], args[1] = name, time.Now().UnixMilli()
+	for i, cp := range cps {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($1, $%d, $%d, $%d, $2)", n+1, n+2, n+3)
+		args = append(args, cp.tp.Topic, cp.tp.Partition, cp.next)
+	}
+	q.WriteString(` ON CONFLICT (projection, topic, part) DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at`)
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("projection %s: store checkpoints: %w", name, err)
 	}
 	return nil
 }
