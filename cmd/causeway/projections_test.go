@@ -21,6 +21,7 @@ import (
 	"github.com/causeway-dev/causeway/internal/schema"
 	"github.com/causeway-dev/causeway/projection"
 	"github.com/causeway-dev/causeway/sqldb"
+	"github.com/causeway-dev/causeway/sqldb/sqltest"
 	"github.com/causeway-dev/causeway/sqlite"
 )
 
@@ -353,23 +354,6 @@ func lastLine(s string) string {
 
 func rsDump(t *testing.T, db *sqldb.DB, q string) [][]any {
 	t.Helper()
-	rows, err := db.Read.QueryContext(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, vals)
-	}
-	return out
+	_, rows := sqltest.Rows(t, db, q)
+	return rows
 }

@@ -185,25 +185,9 @@ func awkwardEvents() []projection.Message {
 // dumpRows writes every row of table, as "column=value" text, sorted.
 func dumpRows(t *testing.T, w *strings.Builder, db *sqldb.DB, table string) {
 	t.Helper()
-	rows, err := db.Read.QueryContext(context.Background(), `SELECT * FROM `+table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cols, rows := sqltest.Rows(t, db, `SELECT * FROM `+table)
 	var lines []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range rows {
 		var b strings.Builder
 		for i, v := range vals {
 			if bs, ok := v.([]byte); ok {
@@ -212,9 +196,6 @@ func dumpRows(t *testing.T, w *strings.Builder, db *sqldb.DB, table string) {
 			fmt.Fprintf(&b, "%s=%v ", cols[i], v)
 		}
 		lines = append(lines, b.String())
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	slices.Sort(lines)
 	for _, l := range lines {

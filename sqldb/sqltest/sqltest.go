@@ -93,3 +93,32 @@ func Each(t *testing.T, fn func(t *testing.T, open func(t testing.TB, migs ...[]
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres) })
 }
+
+// Rows runs q on db's read pool and returns the column names and every
+// row's values as the driver gives them, failing t on any error.
+func Rows(t testing.TB, db *sqldb.DB, q string, args ...any) (cols []string, out [][]any) {
+	t.Helper()
+	rows, err := db.Read.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if cols, err = rows.Columns(); err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cols, out
+}
