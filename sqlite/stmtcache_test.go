@@ -294,42 +294,62 @@ func BenchmarkStmtCache(b *testing.B) {
 }
 
 // TestWriteTxStatementsEndWithTheirContext: inside a write transaction a
-// statement runs without handing its context to the driver, but a context
-// that has ended still stops the next statement (and the transaction
-// cannot commit); outside a transaction and on the read pool the
-// cancellation is the driver's, as before.
+// statement runs without handing its context's cancellation to the
+// driver, but a context that has ended stops the next statement and
+// nothing of the transaction commits; outside a transaction and on the
+// read pool the cancellation is the driver's, as before.
 func TestWriteTxStatementsEndWithTheirContext(t *testing.T) {
+	// The check itself, deterministically.
+	live, cancelLive := context.WithCancel(context.Background())
+	defer cancelLive()
+	ended, end := context.WithCancel(context.Background())
+	end()
+	c := &cachingConn{txNoCancel: true}
+	if got, err := c.stmtCtx(live); err != nil || got != live {
+		t.Errorf("outside a transaction: %v, %v; want the context itself", got, err)
+	}
+	c.inTx = true
+	if got, err := c.stmtCtx(live); err != nil || got.Done() != nil {
+		t.Errorf("inside a transaction: done channel %v, err %v; want a context without cancellation", got.Done(), err)
+	}
+	if _, err := c.stmtCtx(ended); !errors.Is(err, context.Canceled) {
+		t.Errorf("inside a transaction, ended context: %v, want context.Canceled", err)
+	}
+	c.txNoCancel = false // the read pool
+	if got, err := c.stmtCtx(live); err != nil || got != live {
+		t.Errorf("read pool: %v, %v; want the context itself", got, err)
+	}
+
+	// Through database/sql: a batch whose context ends stops and commits
+	// nothing. (database/sql also rolls the transaction back when its
+	// context ends, so the error is ours or its own.)
 	db := openTest(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertKV, "a", 1); err != nil {
+	for _, prepared := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if _, err := tx.ExecContext(ctx, insertKV, "a", 1); err != nil {
+				return err
+			}
+			cancel()
+			if prepared {
+				st, err := tx.PrepareContext(context.Background(), insertKV)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				_, err = st.ExecContext(ctx, "b", 2)
+				return err
+			}
+			_, err := tx.ExecContext(ctx, insertKV, "b", 2)
 			return err
+		})
+		if err == nil {
+			t.Fatalf("prepared=%v: the batch went on after its context ended", prepared)
 		}
-		cancel()
-		_, err := tx.ExecContext(ctx, insertKV, "b", 2)
-		return err
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("a statement after its context ended: %v, want context.Canceled", err)
-	}
-	var n int
-	if err := db.Read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM kv`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("rows after the cancelled transaction: %d, %v; want 0 (rolled back)", n, err)
-	}
-	// A prepared statement lent inside the transaction checks it too.
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	err = db.InTx(ctx2, func(tx *sqldb.Tx) error {
-		st, err := tx.PrepareContext(ctx2, insertKV)
-		if err != nil {
-			return err
+		var n int
+		if err := db.Read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM kv`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("prepared=%v: rows after the cancelled transaction: %d, %v; want 0 (rolled back)", prepared, n, err)
 		}
-		defer st.Close()
-		cancel2()
-		_, err = st.ExecContext(ctx2, "c", 3)
-		return err
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("a prepared statement after its context ended: %v, want context.Canceled", err)
 	}
 	// The connection is usable again, with and without a transaction.
 	if err := db.InTx(context.Background(), func(tx *sqldb.Tx) error {
@@ -338,9 +358,7 @@ func TestWriteTxStatementsEndWithTheirContext(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	done, stop := context.WithCancel(context.Background())
-	stop()
-	if _, err := db.Read.QueryContext(done, `SELECT v FROM kv`); !errors.Is(err, context.Canceled) {
+	if _, err := db.Read.QueryContext(ended, `SELECT v FROM kv`); !errors.Is(err, context.Canceled) {
 		t.Fatalf("read pool with an ended context: %v, want context.Canceled", err)
 	}
 }
